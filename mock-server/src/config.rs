@@ -1,0 +1,73 @@
+//! Server configuration: command-line flags with `PROCORE_MOCK_*` environment fallbacks.
+//!
+//! The same struct configures the binary (parsed by clap) and embedded servers (built in code
+//! from [`Config::default`]), so the two can never drift apart.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Which of Procore's two descriptions of its API the mock serves.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Procore's reference plus the behaviour the founding guides describe (company-user DELETE,
+    /// plain project-user DELETE, `X-Total`, `login`).
+    #[default]
+    Documented,
+    /// Only what Procore's own REST reference documents.
+    Official,
+}
+
+impl Profile {
+    /// Whether seed-only behaviour (documented in guides, absent from the reference) is served.
+    pub fn serves_seed_extras(self) -> bool {
+        self == Profile::Documented
+    }
+}
+
+/// Everything that can be set when starting the mock.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "procore-mock",
+    version,
+    about = "A local, in-memory Procore user-management API"
+)]
+pub struct Config {
+    /// Address to bind.
+    #[arg(long, env = "PROCORE_MOCK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to bind; 0 picks any free port (the ready line names the real one).
+    #[arg(long, env = "PROCORE_MOCK_PORT", default_value_t = 4010)]
+    pub port: u16,
+
+    /// A fixture file (JSON) to load instead of the built-in default data.
+    #[arg(long, env = "PROCORE_MOCK_FIXTURES")]
+    pub fixtures: Option<PathBuf>,
+
+    /// Which API description to serve.
+    #[arg(long, env = "PROCORE_MOCK_PROFILE", value_enum, default_value_t = Profile::Documented)]
+    pub profile: Profile,
+
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    #[arg(long, env = "PROCORE_MOCK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+}
+
+/// One mebibyte: far above any user payload, small enough to refuse floods.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            fixtures: None,
+            profile: Profile::Documented,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}

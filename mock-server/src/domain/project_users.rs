@@ -1,0 +1,134 @@
+//! Project membership rules: add, remove, create-in-project, project-level active flag.
+//!
+//! Membership is the only thing that gives a company user access to a project. Removing a member
+//! keeps their directory record, and changing a member's template is a remove plus a re-add.
+
+use chrono::{DateTime, Utc};
+
+use super::changes::UserChanges;
+use super::company_users;
+use crate::error::ApiError;
+use crate::store::{Directory, Membership};
+
+/// Adds an existing company user to a project. The user must be in the company directory (404);
+/// the template, when given, must be a project template of the company usable on this project
+/// (422); a user already on the project is refused (422). Without a template the user's
+/// default project template applies when it fits the project, else none (no tool access).
+pub fn add(
+    directory: &mut Directory,
+    project_id: u64,
+    user_id: u64,
+    permission_template_id: Option<u64>,
+) -> Result<(), ApiError> {
+    let user = directory.user(user_id).ok_or_else(|| {
+        ApiError::NotFound(format!("User {user_id} is not in this company's directory"))
+    })?;
+    let default_template = user.default_permission_template_id;
+    let project = directory
+        .projects
+        .get(&project_id)
+        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+    if project.members.contains_key(&user_id) {
+        return Err(ApiError::invalid_field(
+            "user_id",
+            format!("{user_id} is already a member of project {project_id}"),
+        ));
+    }
+    let fits = |id: u64| {
+        directory
+            .templates
+            .get(&id)
+            .is_some_and(|t| t.applies_to_project(project_id))
+    };
+    let template = match permission_template_id {
+        Some(id) if !fits(id) => {
+            return Err(ApiError::invalid_field(
+                "permission_template_id",
+                format!("{id} is not a project permission template of this company usable on project {project_id}"),
+            ))
+        }
+        Some(id) => Some(id),
+        None => default_template.filter(|&id| fits(id)),
+    };
+    if let Some(project) = directory.projects.get_mut(&project_id) {
+        project.members.insert(
+            user_id,
+            Membership {
+                user_id,
+                permission_template_id: template,
+                is_active: true,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Removes a user from a project; their directory record and project data stay.
+pub fn remove(directory: &mut Directory, project_id: u64, user_id: u64) -> Result<(), ApiError> {
+    let project = directory
+        .projects
+        .get_mut(&project_id)
+        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+    project
+        .members
+        .remove(&user_id)
+        .map(|_| ())
+        .ok_or_else(|| not_a_member(project_id, user_id))
+}
+
+/// Creates a new person in the company directory and puts them on the project in one step;
+/// nothing is written unless both parts succeed.
+pub fn create_in_project(
+    directory: &mut Directory,
+    project_id: u64,
+    new_user_id: u64,
+    changes: &UserChanges,
+    permission_template_id: Option<u64>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if !directory.projects.contains_key(&project_id) {
+        return Err(ApiError::not_found("Project", project_id));
+    }
+    if let Some(id) = permission_template_id {
+        if !directory
+            .templates
+            .get(&id)
+            .is_some_and(|t| t.applies_to_project(project_id))
+        {
+            return Err(ApiError::invalid_field(
+                "permission_template_id",
+                format!("{id} is not a project permission template of this company usable on project {project_id}"),
+            ));
+        }
+    }
+    company_users::create(directory, new_user_id, changes, now)?;
+    // The user is new and the template was checked above, so adding cannot fail now.
+    add(directory, project_id, new_user_id, permission_template_id)
+}
+
+/// Sets a member's project-level active flag.
+pub fn set_active(
+    directory: &mut Directory,
+    project_id: u64,
+    user_id: u64,
+    is_active: Option<bool>,
+) -> Result<(), ApiError> {
+    let project = directory
+        .projects
+        .get_mut(&project_id)
+        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+    let member = project
+        .members
+        .get_mut(&user_id)
+        .ok_or_else(|| not_a_member(project_id, user_id))?;
+    if let Some(active) = is_active {
+        member.is_active = active;
+    }
+    Ok(())
+}
+
+fn not_a_member(project_id: u64, user_id: u64) -> ApiError {
+    ApiError::NotFound(format!(
+        "User {user_id} is not a member of project {project_id}"
+    ))
+}

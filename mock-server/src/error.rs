@@ -1,0 +1,256 @@
+//! The one error type of the REST API and its Procore-shaped JSON body.
+//!
+//! Every 4xx/5xx the mock sends is `{"message": "<sentence>", "errors": {"<field>": ["..."]}}`
+//! (the `errors` map only where fields are at fault), because real clients parse error bodies as
+//! JSON and some throw on anything else. OAuth endpoints speak RFC 6749 instead; see
+//! [`OAuthError`].
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Field name -> messages, as Procore reports field errors.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Builds a field-error map with one message for one field.
+pub fn field_error(field: &str, message: impl Into<String>) -> FieldErrors {
+    BTreeMap::from([(field.to_owned(), vec![message.into()])])
+}
+
+/// Everything a REST request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or misses a required parameter.
+    #[error("{message}")]
+    BadRequest {
+        /// What is wrong.
+        message: String,
+        /// The fields at fault, if any.
+        errors: FieldErrors,
+    },
+    /// 401: no, unknown, revoked or expired bearer token. Adds `WWW-Authenticate`.
+    #[error("{message}")]
+    Unauthorized {
+        /// What is wrong with the token.
+        message: String,
+        /// The RFC 6750 error code for `WWW-Authenticate` (`invalid_token` or `invalid_request`).
+        code: &'static str,
+    },
+    /// 403: authenticated, but not allowed (scope, company, Directory Admin).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the path exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409: the write clashes with existing data (a duplicate email or origin id).
+    #[error("{message}")]
+    Conflict {
+        /// What clashes.
+        message: String,
+        /// The fields at fault.
+        errors: FieldErrors,
+    },
+    /// 413: the body is larger than the server accepts.
+    #[error("Request body is larger than the {limit} bytes this server accepts")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: the body is not in a format the endpoint reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: well-formed, but breaks a business rule.
+    #[error("{message}")]
+    Unprocessable {
+        /// Which rule.
+        message: String,
+        /// The fields at fault, if any.
+        errors: FieldErrors,
+    },
+}
+
+impl ApiError {
+    /// 400 naming one field.
+    pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::BadRequest {
+            errors: field_error(field, message.clone()),
+            message: format!("{field} {message}"),
+        }
+    }
+
+    /// 422 naming one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::Unprocessable {
+            errors: field_error(field, message.clone()),
+            message: format!("{field} {message}"),
+        }
+    }
+
+    /// 422 with several field errors.
+    pub fn invalid_fields(errors: FieldErrors) -> Self {
+        ApiError::Unprocessable {
+            message: summarize(&errors),
+            errors,
+        }
+    }
+
+    /// 404 for a missing record of `kind`.
+    pub fn not_found(kind: &str, id: impl std::fmt::Display) -> Self {
+        ApiError::NotFound(format!("{kind} {id} not found"))
+    }
+
+    /// The HTTP status this error is sent with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            ApiError::BadRequest { errors, .. }
+            | ApiError::Conflict { errors, .. }
+            | ApiError::Unprocessable { errors, .. }
+                if !errors.is_empty() =>
+            {
+                Some(errors)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One sentence from a field-error map: `last_name can't be blank; email_address is invalid`.
+pub fn summarize(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field} {m}")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a FieldErrors>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            message: self.to_string(),
+            errors: self.field_errors(),
+        };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let ApiError::Unauthorized { message, code } = &self {
+            let challenge = format!(
+                "Bearer realm=\"Procore API\", error=\"{code}\", error_description=\"{}\"",
+                message.replace('"', "'")
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+/// An OAuth endpoint failure, answered with an RFC 6749 §5.2 body.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {description}")]
+pub struct OAuthError {
+    /// HTTP status: 400 for most, 401 for `invalid_client`.
+    pub status: StatusCode,
+    /// RFC 6749 error code (`invalid_client`, `invalid_grant`, ...).
+    pub code: &'static str,
+    /// Human-readable detail.
+    pub description: String,
+}
+
+impl OAuthError {
+    /// `invalid_request` (400): a parameter is missing or malformed.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// `invalid_client` (401): unknown client or wrong secret.
+    pub fn invalid_client() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
+        )
+    }
+
+    /// `invalid_grant` (400): a code or refresh token that is unknown, used, expired or mismatched.
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    /// `unsupported_grant_type` (400).
+    pub fn unsupported_grant_type(grant: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("The authorization grant type `{grant}` is not supported by the authorization server."),
+        )
+    }
+
+    /// `invalid_scope` (400): a requested scope the app does not have.
+    pub fn invalid_scope(scope: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            format!("The requested scope `{scope}` is invalid, unknown, or malformed."),
+        )
+    }
+
+    /// An error with any status and code.
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.code == "invalid_token" {
+                "Bearer realm=\"Procore API\", error=\"invalid_token\""
+            } else {
+                "Basic realm=\"Procore OAuth\""
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,381 @@
+//! Seed data: the fixture file format, its validation, and the built-in default data.
+//!
+//! A fixture is the whole starting state of a server as JSON. It is validated in full before a
+//! server starts with it; a problem is reported with the JSON path it was found at, so a user
+//! editing their own file knows exactly what to fix. The built-in default data is
+//! `scenarios/fixtures/default.json`, compiled in, so the file and the default cannot drift.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::directory::Directory;
+use crate::store::user::email_key;
+use crate::store::{Company, OAuthApp, PermissionTemplate, Project, Store, User, Vendor};
+
+/// The built-in default data, as shipped in `scenarios/fixtures/default.json`.
+pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../scenarios/fixtures/default.json");
+
+/// A server's starting state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Free text for humans reading the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Companies and everything inside them.
+    pub companies: Vec<CompanyFixture>,
+    /// OAuth applications and where they are installed.
+    pub oauth_apps: Vec<OAuthApp>,
+}
+
+/// One company and its contents.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyFixture {
+    /// Company id.
+    pub id: u64,
+    /// Company name.
+    pub name: String,
+    /// Whether the company account is active.
+    #[serde(default = "default_true")]
+    pub is_active: bool,
+    /// Vendors in the company's directory.
+    #[serde(default)]
+    pub vendors: Vec<Vendor>,
+    /// Company, project and global permission templates.
+    #[serde(default)]
+    pub permission_templates: Vec<PermissionTemplate>,
+    /// Company users, active and inactive.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Projects with their members.
+    #[serde(default)]
+    pub projects: Vec<Project>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A fixture that cannot be loaded, with the JSON path of the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid fixture at `{path}`: {problem}")]
+pub struct FixtureError {
+    /// Where in the document the problem is (`companies[0].users[2].email_address`).
+    pub path: String,
+    /// What is wrong there.
+    pub problem: String,
+}
+
+impl FixtureError {
+    fn at(path: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl Fixture {
+    /// The built-in default data.
+    pub fn default_data() -> Self {
+        Self::from_json(DEFAULT_FIXTURE_JSON).expect("the built-in default fixture is valid")
+    }
+
+    /// Parses and validates a fixture document.
+    pub fn from_json(text: &str) -> Result<Self, FixtureError> {
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let fixture: Fixture = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            FixtureError::at(path, err.into_inner().to_string())
+        })?;
+        fixture.validate()?;
+        Ok(fixture)
+    }
+
+    /// Reads, parses and validates a fixture file.
+    pub fn from_path(path: &Path) -> Result<Self, FixtureError> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            FixtureError::at(".", format!("cannot read {}: {err}", path.display()))
+        })?;
+        Self::from_json(&text)
+    }
+
+    /// The largest id used anywhere, so new ids can start above it.
+    pub fn highest_id(&self) -> u64 {
+        let mut highest = 0;
+        for company in &self.companies {
+            highest = highest.max(company.id);
+            let ids = company.vendors.iter().map(|v| v.id);
+            let ids = ids.chain(company.permission_templates.iter().map(|t| t.id));
+            let ids = ids.chain(company.users.iter().map(|u| u.id));
+            let ids = ids.chain(company.projects.iter().map(|p| p.id));
+            highest = ids.fold(highest, u64::max);
+        }
+        highest
+    }
+
+    /// Checks every cross-reference and uniqueness rule, reporting the first problem by path.
+    pub fn validate(&self) -> Result<(), FixtureError> {
+        let mut ids = HashSet::new();
+        let mut unique_id = |id: u64, path: String| {
+            if ids.insert(id) {
+                Ok(())
+            } else {
+                Err(FixtureError::at(
+                    path,
+                    format!("id {id} is used more than once"),
+                ))
+            }
+        };
+        let mut user_company = HashMap::new();
+        for (ci, company) in self.companies.iter().enumerate() {
+            let at = format!("companies[{ci}]");
+            unique_id(company.id, format!("{at}.id"))?;
+            for (i, vendor) in company.vendors.iter().enumerate() {
+                unique_id(vendor.id, format!("{at}.vendors[{i}].id"))?;
+            }
+            for (i, template) in company.permission_templates.iter().enumerate() {
+                unique_id(template.id, format!("{at}.permission_templates[{i}].id"))?;
+            }
+            for (i, project) in company.projects.iter().enumerate() {
+                unique_id(project.id, format!("{at}.projects[{i}].id"))?;
+            }
+            for (i, user) in company.users.iter().enumerate() {
+                unique_id(user.id, format!("{at}.users[{i}].id"))?;
+                user_company.insert(user.id, company.id);
+            }
+            company.validate_references(&at)?;
+        }
+        let mut client_ids = HashSet::new();
+        for (ai, app) in self.oauth_apps.iter().enumerate() {
+            let at = format!("oauth_apps[{ai}]");
+            if !client_ids.insert(app.client_id.as_str()) {
+                return Err(FixtureError::at(
+                    format!("{at}.client_id"),
+                    format!("client id `{}` is used more than once", app.client_id),
+                ));
+            }
+            if app.scopes.is_empty() {
+                return Err(FixtureError::at(
+                    format!("{at}.scopes"),
+                    "an app needs at least one scope",
+                ));
+            }
+            for (i, company_id) in app.installed_company_ids.iter().enumerate() {
+                if !self.companies.iter().any(|c| c.id == *company_id) {
+                    return Err(FixtureError::at(
+                        format!("{at}.installed_company_ids[{i}]"),
+                        format!("no company has id {company_id}"),
+                    ));
+                }
+            }
+            match user_company.get(&app.service_account_user_id) {
+                Some(company_id) if app.is_installed_in(*company_id) => {}
+                Some(_) => {
+                    return Err(FixtureError::at(
+                        format!("{at}.service_account_user_id"),
+                        "the service account must belong to a company the app is installed in",
+                    ))
+                }
+                None => {
+                    return Err(FixtureError::at(
+                        format!("{at}.service_account_user_id"),
+                        format!("no user has id {}", app.service_account_user_id),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds a store holding this fixture's data; timestamps a fixture left out read `now`.
+    pub fn into_store(self, now: DateTime<Utc>) -> Store {
+        let store = Store::new(self.highest_id());
+        for company in self.companies {
+            let mut directory = Directory::default();
+            directory.vendors = company.vendors.into_iter().map(|v| (v.id, v)).collect();
+            directory.templates = company
+                .permission_templates
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect();
+            directory.projects = company.projects.into_iter().map(|p| (p.id, p)).collect();
+            for mut user in company.users {
+                user.stamp_unset_times(now);
+                // Validation already proved uniqueness, so this cannot clash.
+                let _ = directory.put_user(user);
+            }
+            store.insert_company(Company::new(
+                company.id,
+                company.name,
+                company.is_active,
+                directory,
+            ));
+        }
+        for app in self.oauth_apps {
+            store.oauth.insert_app(app);
+        }
+        store
+    }
+
+    /// The fixture that reproduces a store's current data (credentials are not part of it).
+    pub fn from_store(store: &Store) -> Self {
+        let companies = store
+            .companies()
+            .iter()
+            .map(|company| {
+                let directory = company.read();
+                CompanyFixture {
+                    id: company.id,
+                    name: company.name.clone(),
+                    is_active: company.is_active,
+                    vendors: directory.vendors.values().cloned().collect(),
+                    permission_templates: directory.templates.values().cloned().collect(),
+                    users: directory.users().cloned().collect(),
+                    projects: directory.projects.values().cloned().collect(),
+                }
+            })
+            .collect();
+        let oauth_apps = store
+            .oauth
+            .apps()
+            .iter()
+            .map(|app| (**app).clone())
+            .collect();
+        Self {
+            description: None,
+            companies,
+            oauth_apps,
+        }
+    }
+}
+
+impl CompanyFixture {
+    fn validate_references(&self, at: &str) -> Result<(), FixtureError> {
+        let vendor_ids: HashSet<u64> = self.vendors.iter().map(|v| v.id).collect();
+        let project_ids: HashSet<u64> = self.projects.iter().map(|p| p.id).collect();
+        let templates: HashMap<u64, &PermissionTemplate> = self
+            .permission_templates
+            .iter()
+            .map(|t| (t.id, t))
+            .collect();
+        for (i, template) in self.permission_templates.iter().enumerate() {
+            let path = format!("{at}.permission_templates[{i}]");
+            match (template.project_specific, template.project_id) {
+                (true, Some(project_id)) if !project_ids.contains(&project_id) => {
+                    return Err(FixtureError::at(
+                        format!("{path}.project_id"),
+                        format!("no project of this company has id {project_id}"),
+                    ))
+                }
+                (true, None) => {
+                    return Err(FixtureError::at(
+                        format!("{path}.project_id"),
+                        "a project-specific template must name its project",
+                    ))
+                }
+                (false, Some(_)) => {
+                    return Err(FixtureError::at(
+                        format!("{path}.project_id"),
+                        "only a project-specific template names a project",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        let mut emails = HashSet::new();
+        let mut origin_ids = HashSet::new();
+        for (i, user) in self.users.iter().enumerate() {
+            let path = format!("{at}.users[{i}]");
+            if user.last_name.trim().is_empty() {
+                return Err(FixtureError::at(
+                    format!("{path}.last_name"),
+                    "must not be blank",
+                ));
+            }
+            if !crate::domain::validation::looks_like_email(&user.email_address) {
+                return Err(FixtureError::at(
+                    format!("{path}.email_address"),
+                    "is not an email address",
+                ));
+            }
+            if !emails.insert(email_key(&user.email_address)) {
+                return Err(FixtureError::at(
+                    format!("{path}.email_address"),
+                    format!(
+                        "`{}` is already used by another user of this company",
+                        user.email_address
+                    ),
+                ));
+            }
+            if let Some(origin) = &user.origin_id {
+                if !origin_ids.insert(origin.as_str()) {
+                    return Err(FixtureError::at(
+                        format!("{path}.origin_id"),
+                        format!("`{origin}` is already used by another user of this company"),
+                    ));
+                }
+            }
+            if let Some(vendor_id) = user.vendor_id {
+                if !vendor_ids.contains(&vendor_id) {
+                    return Err(FixtureError::at(
+                        format!("{path}.vendor_id"),
+                        format!("no vendor of this company has id {vendor_id}"),
+                    ));
+                }
+            }
+            if let Some(id) = user.default_permission_template_id {
+                if !templates
+                    .get(&id)
+                    .is_some_and(|t| t.is_default_project_template())
+                {
+                    return Err(FixtureError::at(
+                        format!("{path}.default_permission_template_id"),
+                        format!("no project permission template of this company has id {id}"),
+                    ));
+                }
+            }
+            if let Some(id) = user.company_permission_template_id {
+                if !templates
+                    .get(&id)
+                    .is_some_and(|t| t.kind == crate::store::TemplateKind::CompanyTools)
+                {
+                    return Err(FixtureError::at(
+                        format!("{path}.company_permission_template_id"),
+                        format!("no company permission template of this company has id {id}"),
+                    ));
+                }
+            }
+        }
+        let user_ids: HashSet<u64> = self.users.iter().map(|u| u.id).collect();
+        for (pi, project) in self.projects.iter().enumerate() {
+            for (mi, member) in project.members.values().enumerate() {
+                let path = format!("{at}.projects[{pi}].members[{mi}]");
+                if !user_ids.contains(&member.user_id) {
+                    return Err(FixtureError::at(
+                        format!("{path}.user_id"),
+                        format!("no user of this company has id {}", member.user_id),
+                    ));
+                }
+                if let Some(id) = member.permission_template_id {
+                    if !templates
+                        .get(&id)
+                        .is_some_and(|t| t.applies_to_project(project.id))
+                    {
+                        return Err(FixtureError::at(
+                            format!("{path}.permission_template_id"),
+                            format!(
+                                "template {id} is not a project template usable on this project"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! Request bodies: JSON, form-urlencoded and multipart, all read into one JSON value.
+//!
+//! Procore (a Rails app) accepts `user[last_name]=Doe` as readily as `{"user":{"last_name":"Doe"}}`,
+//! and clients use all of these encodings. Reading every encoding into the same
+//! `serde_json::Value` lets one field parser serve them all. Failures are Procore-shaped: a body
+//! over the limit is 413, an unreadable encoding 415, malformed content 400; never a 500.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A file part of a multipart body.
+#[derive(Clone, Debug)]
+pub struct UploadedFile {
+    /// The part's field name, e.g. `user[avatar]`.
+    pub field: String,
+    /// The file name the client gave, if any.
+    pub file_name: Option<String>,
+    /// The part's content type (`application/octet-stream` when the client gave none).
+    pub content_type: String,
+    /// The file's bytes.
+    pub bytes: Bytes,
+}
+
+/// A request body read into a JSON object, plus any uploaded files.
+#[derive(Clone, Debug, Default)]
+pub struct RequestBody {
+    /// The fields; an empty body reads as an empty object.
+    pub fields: Map<String, Value>,
+    /// Files from a multipart body.
+    pub files: Vec<UploadedFile>,
+}
+
+impl RequestBody {
+    /// The object under `key` (Procore nests payloads under a root key such as `user`).
+    /// Missing, empty or not an object: 400, as Rails says it.
+    pub fn root(&self, key: &str) -> Result<&Map<String, Value>, ApiError> {
+        match self.fields.get(key) {
+            Some(Value::Object(map)) if !map.is_empty() => Ok(map),
+            _ => Err(ApiError::BadRequest {
+                message: format!("param is missing or the value is empty: {key}"),
+                errors: crate::error::field_error(key, "is missing"),
+            }),
+        }
+    }
+}
+
+impl FromRequest<AppState> for RequestBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.config().max_body_bytes;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = read_limited(request.into_body(), limit).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(RequestBody::default());
+        }
+        let content_type = content_type.unwrap_or_default();
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "application/json" => parse_json(&bytes),
+            m if m.starts_with("application/") && m.ends_with("+json") => parse_json(&bytes),
+            "application/x-www-form-urlencoded" => Ok(RequestBody {
+                fields: parse_form(&bytes),
+                files: Vec::new(),
+            }),
+            "multipart/form-data" => parse_multipart(&content_type, bytes).await,
+            "" => Err(ApiError::UnsupportedMediaType(
+                "Content-Type is missing: send the body as application/json".to_owned(),
+            )),
+            other => Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Type `{other}` is not supported: send application/json, \
+                 application/x-www-form-urlencoded or multipart/form-data"
+            ))),
+        }
+    }
+}
+
+/// Reads the whole body, refusing (413) as soon as it passes `limit`.
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        let too_large = std::error::Error::source(&err)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadRequest {
+                message: format!("The request body could not be read: {err}"),
+                errors: Default::default(),
+            }
+        }
+    })
+}
+
+fn parse_json(bytes: &[u8]) -> Result<RequestBody, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| ApiError::BadRequest {
+        message: format!("The request body is not valid JSON: {err}"),
+        errors: Default::default(),
+    })?;
+    match value {
+        Value::Object(fields) => Ok(RequestBody {
+            fields,
+            files: Vec::new(),
+        }),
+        _ => Err(ApiError::BadRequest {
+            message: "The request body must be a JSON object".to_owned(),
+            errors: Default::default(),
+        }),
+    }
+}
+
+fn parse_form(bytes: &[u8]) -> Map<String, Value> {
+    let mut fields = Map::new();
+    for (key, value) in form_urlencoded::parse(bytes) {
+        insert_bracketed(&mut fields, &key, Value::String(value.into_owned()));
+    }
+    fields
+}
+
+async fn parse_multipart(content_type: &str, bytes: Bytes) -> Result<RequestBody, ApiError> {
+    let malformed = |detail: String| ApiError::BadRequest {
+        message: format!("The multipart body could not be read: {detail}"),
+        errors: Default::default(),
+    };
+    let boundary = multer::parse_boundary(content_type).map_err(|e| malformed(e.to_string()))?;
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut body = RequestBody::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| malformed(e.to_string()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let content_type = field.content_type().map(|m| m.to_string());
+        let data = field.bytes().await.map_err(|e| malformed(e.to_string()))?;
+        if file_name.is_some() {
+            body.files.push(UploadedFile {
+                field: name,
+                file_name,
+                content_type: content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+                bytes: data,
+            });
+        } else {
+            let text = String::from_utf8(data.to_vec())
+                .map_err(|_| malformed(format!("part `{name}` is not UTF-8 text")))?;
+            insert_bracketed(&mut body.fields, &name, Value::String(text));
+        }
+    }
+    Ok(body)
+}
+
+/// Inserts `user[name]=x` as `{"user": {"name": "x"}}` and `ids[]=1` as `{"ids": ["1"]}`,
+/// the way Rails reads bracketed parameter names.
+pub fn insert_bracketed(root: &mut Map<String, Value>, key: &str, value: Value) {
+    let (head, rest) = match key.find('[') {
+        Some(i) => (&key[..i], &key[i..]),
+        None => (key, ""),
+    };
+    let mut segments: Vec<&str> = Vec::new();
+    let mut remaining = rest;
+    while let Some(stripped) = remaining.strip_prefix('[') {
+        match stripped.find(']') {
+            Some(end) => {
+                segments.push(&stripped[..end]);
+                remaining = &stripped[end + 1..];
+            }
+            None => break,
+        }
+    }
+    insert_path(root, head, &segments, value);
+}
+
+fn insert_path(map: &mut Map<String, Value>, key: &str, segments: &[&str], value: Value) {
+    match segments.split_first() {
+        None => {
+            map.insert(key.to_owned(), value);
+        }
+        Some((&"", _)) => {
+            let slot = map
+                .entry(key.to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if !slot.is_array() {
+                *slot = Value::Array(Vec::new());
+            }
+            if let Value::Array(items) = slot {
+                items.push(value);
+            }
+        }
+        Some((next, rest)) => {
+            let slot = map
+                .entry(key.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = slot {
+                insert_path(inner, next, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bracketed_names_nest_like_rails() {
+        let fields =
+            parse_form(b"user%5Blast_name%5D=Doe&user[first_name]=Jane&ids[]=1&ids[]=2&plain=x");
+        assert_eq!(
+            Value::Object(fields),
+            json!({"user": {"last_name": "Doe", "first_name": "Jane"}, "ids": ["1", "2"], "plain": "x"})
+        );
+    }
+}

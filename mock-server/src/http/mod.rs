@@ -1,0 +1,40 @@
+//! HTTP plumbing shared by every route: authentication, bodies, the request URL, pagination,
+//! path parameters and JSON responses.
+
+pub mod auth;
+pub mod body;
+pub mod pagination;
+pub mod query;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Path parameters, with a malformed id answered as a Procore-shaped 404 (as Rails does for
+/// `/users/abc`) instead of axum's plain-text rejection.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::NotFound(format!("Not found: {}", rejection.body_text()))
+    }
+}
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => {
+            let mut response = pagination::json_bytes(bytes);
+            *response.status_mut() = status;
+            response
+        }
+        // Our views serialize plain data into memory, which cannot fail; answer rather than panic.
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "serialization failed").into_response(),
+    }
+}

@@ -1,0 +1,174 @@
+//! Procore's pagination: `page`/`per_page` in, `Total`, `Per-Page`, `Link` (and `X-Total` in the
+//! `documented` profile) out.
+//!
+//! Pages are cut from ordered storage by the caller and serialized straight into one pre-sized
+//! buffer: no intermediate `Vec` of records, no clone of the collection.
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::query::RequestUrl;
+use crate::config::Profile;
+use crate::error::ApiError;
+
+/// Page size when the request names none.
+pub const DEFAULT_PER_PAGE: usize = 100;
+/// Largest page size; larger requests are clamped to it.
+pub const MAX_PER_PAGE: usize = 10_000;
+/// A rough serialized size of one record, to pre-size page buffers.
+const TYPICAL_RECORD_BYTES: usize = 768;
+
+/// Which slice of a collection a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based page number.
+    pub page: usize,
+    /// Records per page, between 1 and [`MAX_PER_PAGE`].
+    pub per_page: usize,
+}
+
+impl PageRequest {
+    /// Reads `page` and `per_page`; below 1 or not an integer is a 400 naming the parameter.
+    pub fn from_url(url: &RequestUrl) -> Result<Self, ApiError> {
+        let page = positive(url, "page")?.unwrap_or(1);
+        let per_page = positive(url, "per_page")?
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .min(MAX_PER_PAGE);
+        Ok(Self { page, per_page })
+    }
+
+    /// How many records precede this page.
+    pub fn offset(&self) -> usize {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// How many records this page holds out of `total`.
+    pub fn len_of(&self, total: usize) -> usize {
+        total.saturating_sub(self.offset()).min(self.per_page)
+    }
+}
+
+fn positive(url: &RequestUrl, name: &str) -> Result<Option<usize>, ApiError> {
+    let Some(raw) = url.get(name) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        // Numeric but beyond u64: still a valid request for "a lot".
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Ok(Some(usize::MAX)),
+        _ => Err(ApiError::bad_field(
+            name,
+            format!("must be a positive integer, got `{raw}`"),
+        )),
+    }
+}
+
+/// Serializes one page of `items` (already cut to the page) with Procore's paging headers.
+pub fn page_response<T: Serialize>(
+    items: impl Iterator<Item = T>,
+    total: usize,
+    request: PageRequest,
+    url: &RequestUrl,
+    profile: Profile,
+) -> Response {
+    let mut buffer = Vec::with_capacity(request.len_of(total) * TYPICAL_RECORD_BYTES + 2);
+    let mut serializer = serde_json::Serializer::new(&mut buffer);
+    if serde::Serializer::collect_seq(&mut serializer, items).is_err() {
+        // Serializing plain records into memory cannot fail; answer rather than panic if it does.
+        return (StatusCode::INTERNAL_SERVER_ERROR, "serialization failed").into_response();
+    }
+    let mut response = json_bytes(buffer);
+    let headers = response.headers_mut();
+    headers.insert(HeaderName::from_static("total"), HeaderValue::from(total));
+    headers.insert(
+        HeaderName::from_static("per-page"),
+        HeaderValue::from(request.per_page),
+    );
+    if profile.serves_seed_extras() {
+        headers.insert(HeaderName::from_static("x-total"), HeaderValue::from(total));
+    }
+    if let Some(link) = link_header(total, request, url) {
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    response
+}
+
+/// A JSON response from already-serialized bytes.
+pub fn json_bytes(bytes: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The `Link` header: `first`/`prev` when there is an earlier page, `next`/`last` when there
+/// is a later one; nothing for a lone page.
+fn link_header(total: usize, request: PageRequest, url: &RequestUrl) -> Option<String> {
+    let last = total.div_ceil(request.per_page).max(1);
+    let page = request.page;
+    let mut links = Vec::with_capacity(4);
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"first\"", url.with_page(1)));
+        links.push(format!(
+            "<{}>; rel=\"prev\"",
+            url.with_page(((page - 1).min(last)) as u64)
+        ));
+    }
+    if page < last {
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            url.with_page((page + 1) as u64)
+        ));
+        links.push(format!("<{}>; rel=\"last\"", url.with_page(last as u64)));
+    }
+    (!links.is_empty()).then(|| links.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, Uri};
+
+    fn url(query: &str) -> RequestUrl {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:4010"));
+        let uri: Uri = format!("/rest/v1.0/companies/1/users?{query}")
+            .parse()
+            .unwrap();
+        RequestUrl::from_parts(&uri, &headers)
+    }
+
+    #[test]
+    fn middle_page_links_all_four_and_keeps_the_query() {
+        let url = url("per_page=2&page=2&filters[search]=doe");
+        let request = PageRequest::from_url(&url).unwrap();
+        let link = link_header(7, request, &url).unwrap();
+        assert_eq!(
+            link,
+            "<http://127.0.0.1:4010/rest/v1.0/companies/1/users?per_page=2&page=1&filters%5Bsearch%5D=doe>; rel=\"first\", \
+             <http://127.0.0.1:4010/rest/v1.0/companies/1/users?per_page=2&page=1&filters%5Bsearch%5D=doe>; rel=\"prev\", \
+             <http://127.0.0.1:4010/rest/v1.0/companies/1/users?per_page=2&page=3&filters%5Bsearch%5D=doe>; rel=\"next\", \
+             <http://127.0.0.1:4010/rest/v1.0/companies/1/users?per_page=2&page=4&filters%5Bsearch%5D=doe>; rel=\"last\""
+        );
+    }
+
+    #[test]
+    fn per_page_is_clamped_and_bad_values_refused() {
+        assert_eq!(
+            PageRequest::from_url(&url("per_page=50000"))
+                .unwrap()
+                .per_page,
+            MAX_PER_PAGE
+        );
+        assert!(PageRequest::from_url(&url("page=0")).is_err());
+        assert!(PageRequest::from_url(&url("per_page=abc")).is_err());
+        assert!(PageRequest::from_url(&url("page=-1")).is_err());
+    }
+}

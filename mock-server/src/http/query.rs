@@ -1,0 +1,100 @@
+//! The request's own URL: query parameters (with Rails' bracket arrays) and the absolute base
+//! that pagination links are built from.
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Uri};
+
+/// The query string as ordered pairs, plus what is needed to rebuild absolute URLs.
+#[derive(Clone, Debug)]
+pub struct RequestUrl {
+    /// `scheme://host[:port]` as the client addressed the server.
+    pub origin: String,
+    /// The path, without query.
+    pub path: String,
+    /// Decoded query pairs in order (`filters[vendor_id][]` appears once per value).
+    pub query: Vec<(String, String)>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(Self::from_parts(&parts.uri, &parts.headers))
+    }
+}
+
+impl RequestUrl {
+    /// Reads the URL from a request's URI and headers. The host comes from the URI when the
+    /// client sent an absolute form, else from `Host`; the scheme honours `X-Forwarded-Proto`
+    /// so links stay right behind a TLS proxy.
+    pub fn from_parts(uri: &Uri, headers: &axum::http::HeaderMap) -> Self {
+        let host = uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "localhost".to_owned());
+        let scheme = headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .filter(|s| *s == "https" || *s == "http")
+            .or_else(|| uri.scheme_str())
+            .unwrap_or("http");
+        let query = uri
+            .query()
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            origin: format!("{scheme}://{host}"),
+            path: uri.path().to_owned(),
+            query,
+        }
+    }
+
+    /// The first value of parameter `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of parameter `name` (for `name[]` arrays, pass the name with the brackets).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.query
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// This URL with `page` set to `page` and every other parameter kept, as an absolute URL.
+    pub fn with_page(&self, page: u64) -> String {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        let mut wrote_page = false;
+        for (key, value) in &self.query {
+            if key == "page" {
+                if !wrote_page {
+                    serializer.append_pair("page", &page.to_string());
+                    wrote_page = true;
+                }
+            } else {
+                serializer.append_pair(key, value);
+            }
+        }
+        if !wrote_page {
+            serializer.append_pair("page", &page.to_string());
+        }
+        format!("{}{}?{}", self.origin, self.path, serializer.finish())
+    }
+}

@@ -1,0 +1,61 @@
+//! procore-mock: an in-memory emulator of Procore's user-management REST API.
+//!
+//! # Layout
+//!
+//! - [`config`]: command-line flags and `PROCORE_MOCK_*` settings; [`Profile`] picks which of
+//!   Procore's descriptions of its API is served.
+//! - [`clock`]: the one clock every time-based rule reads, controllable by tests.
+//! - [`fixtures`]: the seed-data format, its validation, and the built-in default data.
+//! - [`store`]: in-memory state (companies with their directories and projects; OAuth apps and
+//!   credentials). No HTTP in here.
+//! - [`domain`]: Procore's business rules as plain functions over the store.
+//! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
+//! - [`routes`]: one module per resource; [`app`] assembles them.
+//! - [`views`]: how records are written on the wire.
+//! - [`error`]: the Procore-shaped error type.
+//! - [`server`]: serving on a listener, and [`MockServer`] for embedding in tests.
+//! - [`state`]: what handlers share.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod fixtures;
+pub mod http;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod views;
+
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use clock::Clock;
+pub use config::{Config, Profile};
+pub use fixtures::Fixture;
+pub use server::{MockServer, MockServerBuilder};
+pub use state::AppState;
+
+/// The complete application for `state`, ready to serve or to `oneshot` in tests.
+pub fn app(state: AppState) -> Router {
+    routes::router(&state)
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+/// A bug must never take the server down or answer in a foreign shape: a panicking handler is
+/// answered with a JSON 500 (and logged).
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let body = serde_json::json!({ "message": "Internal server error" });
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(body),
+    )
+        .into_response()
+}

@@ -1,0 +1,224 @@
+//! Project users: list, show, add, remove, create-in-project, update.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde_json::{Map, Value};
+
+use crate::domain::changes::{parse_bool, parse_id, UserChanges};
+use crate::domain::project_users;
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::http::body::RequestBody;
+use crate::http::pagination::{page_response, PageRequest};
+use crate::http::query::RequestUrl;
+use crate::http::{json, ApiPath};
+use crate::state::AppState;
+use crate::store::Directory;
+use crate::views::ProjectUserView;
+
+/// The project-user routes for the state's profile.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let mut item = get(show).patch(update);
+    if state.profile().serves_seed_extras() {
+        item = item.delete(remove);
+    }
+    Router::new()
+        .route(
+            "/rest/v1.0/projects/{project_id}/users",
+            get(list).post(create),
+        )
+        .route("/rest/v1.0/projects/{project_id}/users/{id}", item)
+        .route(
+            "/rest/v1.0/projects/{project_id}/users/{id}/actions/add",
+            post(add),
+        )
+        .route(
+            "/rest/v1.0/projects/{project_id}/users/{id}/actions/remove",
+            delete(remove),
+        )
+}
+
+/// `GET /rest/v1.0/projects/{project_id}/users`: every member, active or deactivated, in id order.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<u64>,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let company = caller.project_company(&store, project_id)?;
+    let page = PageRequest::from_url(&url)?;
+    let directory = company.read();
+    let project = directory
+        .projects
+        .get(&project_id)
+        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+    let total = project.members.len();
+    let items = project
+        .members
+        .values()
+        .skip(page.offset())
+        .take(page.per_page)
+        .filter_map(|membership| {
+            Some(ProjectUserView {
+                user: directory.user(membership.user_id)?,
+                membership,
+                directory: &directory,
+                profile: state.profile(),
+            })
+        });
+    Ok(page_response(items, total, page, &url, state.profile()))
+}
+
+/// `GET /rest/v1.0/projects/{project_id}/users/{id}`: a member; anyone else is 404.
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let company = caller.project_company(&store, project_id)?;
+    let directory = company.read();
+    member_response(&state, StatusCode::OK, &directory, project_id, id)
+}
+
+/// `POST .../users/{id}/actions/add`, optional body `{"user": {"permission_template_id": N}}` -> 201.
+async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let company = caller.project_company(&store, project_id)?;
+    let params = body
+        .fields
+        .get("user")
+        .and_then(Value::as_object)
+        .unwrap_or(&body.fields);
+    let template = template_param(params)?;
+    let mut directory = company.write();
+    project_users::add(&mut directory, project_id, id, template)?;
+    member_response(&state, StatusCode::CREATED, &directory, project_id, id)
+}
+
+/// `DELETE .../users/{id}/actions/remove` (and plain `DELETE .../users/{id}` in the
+/// `documented` profile) -> 204 with an empty body. The directory record stays.
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store();
+    let company = caller.project_company(&store, project_id)?;
+    project_users::remove(&mut company.write(), project_id, id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /rest/v1.0/projects/{project_id}/users` -> 201. Creates a new person in the company and
+/// on the project; in the `documented` profile a body whose `user` has an `id` adds that
+/// existing company user instead, as the founding guide does.
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<u64>,
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let company = caller.project_company(&store, project_id)?;
+    let user = body.root("user")?;
+    let template = template_param(user)?;
+    let existing = match user.get("id") {
+        Some(value) if state.profile().serves_seed_extras() => Some(
+            parse_id(value)
+                .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
+        ),
+        _ => None,
+    };
+    let id = match existing {
+        Some(id) => {
+            project_users::add(&mut company.write(), project_id, id, template)?;
+            id
+        }
+        None => {
+            let changes = UserChanges::parse(user, state.profile())?;
+            let id = store.next_id();
+            let now = state.clock().now();
+            project_users::create_in_project(
+                &mut company.write(),
+                project_id,
+                id,
+                &changes,
+                template,
+                now,
+            )?;
+            id
+        }
+    };
+    let directory = company.read();
+    member_response(&state, StatusCode::CREATED, &directory, project_id, id)
+}
+
+/// `PATCH /rest/v1.0/projects/{project_id}/users/{id}`: the project-level `is_active` flag.
+/// A `permission_template_id` here is ignored, as on Procore: changing a member's template
+/// takes a remove and a re-add.
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let company = caller.project_company(&store, project_id)?;
+    let user = body.root("user")?;
+    let is_active = match user.get("is_active") {
+        None => None,
+        Some(value) => Some(
+            parse_bool(value)
+                .ok_or_else(|| ApiError::bad_field("is_active", "must be true or false"))?,
+        ),
+    };
+    let mut directory = company.write();
+    project_users::set_active(&mut directory, project_id, id, is_active)?;
+    member_response(&state, StatusCode::OK, &directory, project_id, id)
+}
+
+fn template_param(params: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+    match params.get("permission_template_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => parse_id(value).map(Some).ok_or_else(|| {
+            ApiError::bad_field("permission_template_id", "must be a positive integer")
+        }),
+    }
+}
+
+fn member_response(
+    state: &AppState,
+    status: StatusCode,
+    directory: &Directory,
+    project_id: u64,
+    id: u64,
+) -> Result<Response, ApiError> {
+    let project = directory
+        .projects
+        .get(&project_id)
+        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+    let membership = project.members.get(&id).ok_or_else(|| {
+        ApiError::NotFound(format!("User {id} is not a member of project {project_id}"))
+    })?;
+    let user = directory
+        .user(id)
+        .ok_or_else(|| ApiError::not_found("User", id))?;
+    Ok(json(
+        status,
+        &ProjectUserView {
+            user,
+            membership,
+            directory,
+            profile: state.profile(),
+        },
+    ))
+}

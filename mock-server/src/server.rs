@@ -1,0 +1,192 @@
+//! Serving: [`run`] serves the app on a listener until a shutdown future resolves, and
+//! [`MockServer`] runs a whole server on its own thread for tests and embedding.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::{Config, Profile};
+use crate::fixtures::Fixture;
+use crate::state::AppState;
+
+/// How long a dropped [`MockServer`] waits for open connections before it stops anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Serves the mock on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, crate::app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A running mock on a loopback port, on its own thread and runtime, so it works from sync code
+/// (proptest) and from any async runtime. It stops when dropped.
+///
+/// ```
+/// let server = procore_mock::MockServer::start();
+/// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// ```
+#[derive(Debug)]
+pub struct MockServer {
+    address: SocketAddr,
+    url: String,
+    state: AppState,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts a server with the built-in default data and the `documented` profile.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound (use [`MockServerBuilder::try_start`] to handle it).
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    /// A builder to choose the fixture, profile, configuration or clock.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:43121` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The server's state, for tests that inspect or change it directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The server's clock, to advance or freeze time in tests.
+    pub fn clock(&self) -> &Clock {
+        self.state.clock()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Configures a [`MockServer`] before starting it.
+#[derive(Debug, Default)]
+pub struct MockServerBuilder {
+    config: Config,
+    fixture: Option<Fixture>,
+    clock: Clock,
+}
+
+impl MockServerBuilder {
+    /// Uses `config` (its host and port are honoured; port 0 picks a free one).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Serves `profile`.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.config.profile = profile;
+        self
+    }
+
+    /// Starts from `fixture` instead of the default data.
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.fixture = Some(fixture);
+        self
+    }
+
+    /// Runs on `clock` (share a handle to control time from the test).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Starts the server.
+    ///
+    /// # Panics
+    /// When the address cannot be bound.
+    pub fn start(self) -> MockServer {
+        self.try_start()
+            .expect("procore-mock could not bind its listener")
+    }
+
+    /// Starts the server, or says why it could not bind.
+    pub fn try_start(self) -> std::io::Result<MockServer> {
+        let fixture = match self.fixture {
+            Some(fixture) => fixture,
+            None => Fixture::default_data(),
+        };
+        let listener = std::net::TcpListener::bind((self.config.host.as_str(), self.config.port))?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let state = AppState::new(self.config, fixture, self.clock);
+        let (stop, stopped) = watch::channel(false);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("procore-mock")
+            .enable_all()
+            .build()?;
+        let served_state = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("procore-mock".to_owned())
+            .spawn(move || {
+                runtime.block_on(serve_until_stopped(listener, served_state, stopped))
+            })?;
+        Ok(MockServer {
+            address,
+            url: format!("http://{address}"),
+            state,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+async fn serve_until_stopped(
+    listener: std::net::TcpListener,
+    state: AppState,
+    stopped: watch::Receiver<bool>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::error!(%err, "procore-mock could not adopt its listener");
+            return;
+        }
+    };
+    let mut signal = stopped.clone();
+    let mut deadline = stopped;
+    let shutdown = async move {
+        let _ = signal.wait_for(|stop| *stop).await;
+    };
+    tokio::select! {
+        result = run(listener, state, shutdown) => {
+            if let Err(err) = result {
+                tracing::error!(%err, "procore-mock stopped with an error");
+            }
+        }
+        _ = async {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {}
+    }
+}

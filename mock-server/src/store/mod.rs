@@ -1,0 +1,113 @@
+//! In-memory state: tenants (companies), their directories and projects, and OAuth credentials.
+//!
+//! Nothing here knows about HTTP. Companies sit in a `DashMap` (tenants never contend with each
+//! other); each company's [`Directory`] sits behind its own `RwLock`, so a company's rules can
+//! be checked and applied as one step. The lock is `parking_lot`'s: it is never held across an
+//! `.await` and cannot be poisoned by a panicking request.
+
+pub mod directory;
+pub mod oauth;
+pub mod user;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub use directory::{Directory, Membership, PermissionTemplate, Project, TemplateKind, Vendor};
+pub use oauth::{OAuthApp, OAuthStore, Scope};
+pub use user::User;
+
+/// A tenant: one Procore company.
+#[derive(Debug)]
+pub struct Company {
+    /// Company id.
+    pub id: u64,
+    /// Company name.
+    pub name: String,
+    /// Whether the company account is active.
+    pub is_active: bool,
+    directory: RwLock<Directory>,
+}
+
+impl Company {
+    /// A new company with the given contents.
+    pub fn new(id: u64, name: String, is_active: bool, directory: Directory) -> Self {
+        Self {
+            id,
+            name,
+            is_active,
+            directory: RwLock::new(directory),
+        }
+    }
+
+    /// Shared access to the company's data, for reads.
+    pub fn read(&self) -> RwLockReadGuard<'_, Directory> {
+        self.directory.read()
+    }
+
+    /// Exclusive access to the company's data, for a check-and-change step.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Directory> {
+        self.directory.write()
+    }
+}
+
+/// All server state that requests read and change.
+#[derive(Debug, Default)]
+pub struct Store {
+    companies: DashMap<u64, Arc<Company>>,
+    /// project id -> company id, so project routes find their tenant without a scan.
+    project_companies: DashMap<u64, u64>,
+    /// OAuth applications and credentials.
+    pub oauth: OAuthStore,
+    /// The next id to hand out; ids are unique across the whole server.
+    next_id: AtomicU64,
+}
+
+impl Store {
+    /// An empty store whose ids start above `highest_used_id`.
+    pub fn new(highest_used_id: u64) -> Self {
+        Self {
+            next_id: AtomicU64::new(highest_used_id + 1),
+            ..Self::default()
+        }
+    }
+
+    /// A fresh id, never handed out before by this store.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a company (and indexes its projects).
+    pub fn insert_company(&self, company: Company) {
+        for project_id in company.read().projects.keys() {
+            self.project_companies.insert(*project_id, company.id);
+        }
+        self.companies.insert(company.id, Arc::new(company));
+    }
+
+    /// The company with `id`.
+    pub fn company(&self, id: u64) -> Option<Arc<Company>> {
+        self.companies
+            .get(&id)
+            .map(|entry| Arc::clone(entry.value()))
+    }
+
+    /// All companies in id order.
+    pub fn companies(&self) -> Vec<Arc<Company>> {
+        let mut companies: Vec<_> = self
+            .companies
+            .iter()
+            .map(|e| Arc::clone(e.value()))
+            .collect();
+        companies.sort_by_key(|c| c.id);
+        companies
+    }
+
+    /// The company that owns project `project_id`.
+    pub fn company_of_project(&self, project_id: u64) -> Option<Arc<Company>> {
+        let company_id = *self.project_companies.get(&project_id)?;
+        self.company(company_id)
+    }
+}

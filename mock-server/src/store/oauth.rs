@@ -1,0 +1,219 @@
+//! OAuth applications and the credentials issued to them.
+//!
+//! Each kind of credential lives in its own `DashMap` keyed by its secret string: lookups on the
+//! request path touch one shard, and single-use credentials (authorization codes, refresh tokens)
+//! are consumed with an atomic `remove`, so two concurrent redemptions can never both succeed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+
+/// What a token may do. GET needs `read`; writes need `write`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Read access.
+    Read,
+    /// Write access.
+    Write,
+}
+
+impl Scope {
+    /// The scope's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "read" => Some(Scope::Read),
+            "write" => Some(Scope::Write),
+            _ => None,
+        }
+    }
+}
+
+/// A registered OAuth application (Procore developer app).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthApp {
+    /// Public client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+    /// Display name.
+    pub name: String,
+    /// Scopes tokens of this app carry.
+    pub scopes: Vec<Scope>,
+    /// Redirect URIs the authorization-code flow accepts (the out-of-band URN is always accepted).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// The company user the app acts as under client credentials (its service account).
+    pub service_account_user_id: u64,
+    /// Companies the app is installed in; it is refused everywhere else.
+    pub installed_company_ids: Vec<u64>,
+}
+
+impl OAuthApp {
+    /// Whether the app may act in `company_id`.
+    pub fn is_installed_in(&self, company_id: u64) -> bool {
+        self.installed_company_ids.contains(&company_id)
+    }
+}
+
+/// Who a credential speaks for and what it may do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The application the credential was issued to.
+    pub client_id: String,
+    /// The user the credential acts as.
+    pub resource_owner_id: u64,
+    /// Scopes granted.
+    pub scopes: Vec<Scope>,
+}
+
+/// An issued bearer token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessToken {
+    /// Whom the token speaks for.
+    pub grant: Grant,
+    /// Issue time, epoch seconds on the mock clock.
+    pub created_at: i64,
+    /// Expiry time, epoch seconds on the mock clock.
+    pub expires_at: i64,
+}
+
+/// A refresh token: single-use, rotated on every refresh.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshToken {
+    /// Whom the token speaks for.
+    pub grant: Grant,
+}
+
+/// An authorization code awaiting exchange.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuthCode {
+    /// Whom the code speaks for.
+    pub grant: Grant,
+    /// The redirect URI it was issued for; the exchange must repeat it.
+    pub redirect_uri: String,
+    /// Expiry time, epoch seconds on the mock clock.
+    pub expires_at: i64,
+}
+
+/// Apps and live credentials.
+#[derive(Debug, Default)]
+pub struct OAuthStore {
+    apps: DashMap<String, Arc<OAuthApp>>,
+    access_tokens: DashMap<String, AccessToken>,
+    refresh_tokens: DashMap<String, RefreshToken>,
+    codes: DashMap<String, AuthCode>,
+    /// Counts issues so expired entries are swept now and then, keeping memory bounded.
+    issued: AtomicU64,
+}
+
+/// Sweep expired credentials once per this many issues.
+const SWEEP_EVERY: u64 = 1024;
+
+impl OAuthStore {
+    /// Registers an application.
+    pub fn insert_app(&self, app: OAuthApp) {
+        self.apps.insert(app.client_id.clone(), Arc::new(app));
+    }
+
+    /// The application with `client_id`.
+    pub fn app(&self, client_id: &str) -> Option<Arc<OAuthApp>> {
+        self.apps
+            .get(client_id)
+            .map(|entry| Arc::clone(entry.value()))
+    }
+
+    /// All applications, sorted by client id.
+    pub fn apps(&self) -> Vec<Arc<OAuthApp>> {
+        let mut apps: Vec<_> = self.apps.iter().map(|e| Arc::clone(e.value())).collect();
+        apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        apps
+    }
+
+    /// Issues a bearer token and returns its string.
+    pub fn issue_access_token(&self, grant: Grant, now: i64, lifetime_secs: i64) -> String {
+        self.sweep_now_and_then(now);
+        let token = new_secret();
+        self.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                grant,
+                created_at: now,
+                expires_at: now + lifetime_secs,
+            },
+        );
+        token
+    }
+
+    /// The token `token`, if it was issued and not revoked (expiry is the caller's check).
+    pub fn access_token(&self, token: &str) -> Option<AccessToken> {
+        self.access_tokens
+            .get(token)
+            .map(|entry| entry.value().clone())
+    }
+
+    /// Issues a refresh token.
+    pub fn issue_refresh_token(&self, grant: Grant) -> String {
+        let token = new_secret();
+        self.refresh_tokens
+            .insert(token.clone(), RefreshToken { grant });
+        token
+    }
+
+    /// Consumes a refresh token: it can be redeemed exactly once.
+    pub fn take_refresh_token(&self, token: &str) -> Option<RefreshToken> {
+        self.refresh_tokens.remove(token).map(|(_, t)| t)
+    }
+
+    /// Issues an authorization code.
+    pub fn issue_code(&self, grant: Grant, redirect_uri: String, expires_at: i64) -> String {
+        let code = new_secret();
+        self.codes.insert(
+            code.clone(),
+            AuthCode {
+                grant,
+                redirect_uri,
+                expires_at,
+            },
+        );
+        code
+    }
+
+    /// Consumes an authorization code: it can be redeemed exactly once.
+    pub fn take_code(&self, code: &str) -> Option<AuthCode> {
+        self.codes.remove(code).map(|(_, c)| c)
+    }
+
+    /// Revokes an access or refresh token; unknown tokens are ignored (RFC 7009).
+    pub fn revoke(&self, token: &str) {
+        self.access_tokens.remove(token);
+        self.refresh_tokens.remove(token);
+    }
+
+    fn sweep_now_and_then(&self, now: i64) {
+        if self.issued.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.access_tokens.retain(|_, t| t.expires_at > now);
+            self.codes.retain(|_, c| c.expires_at > now);
+        }
+    }
+}
+
+/// A fresh unguessable credential string.
+fn new_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
