@@ -1,0 +1,64 @@
+//! Concurrent requests never lose updates or break uniqueness.
+
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_creates_over_duplicate_emails_make_exactly_one_user_per_email() {
+    let app = TestApp::spawn().await;
+    let before = app.active_user_ids().await.len();
+    let path = format!("/rest/v1.0/companies/{COMPANY}/users");
+    let creates = (0..200).map(|i| {
+        let body = json!({"user": {"last_name": format!("Racer {i}"), "email_address": format!("racer{}@race.example", i % 50)}});
+        let request = app.request(reqwest::Method::POST, &path).json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = join_all(creates).await;
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 50);
+    assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 150);
+    assert_eq!(app.active_user_ids().await.len(), before + 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_patches_of_different_fields_all_land() {
+    let app = TestApp::spawn().await;
+    let path = format!("/rest/v1.0/companies/{COMPANY}/users/{JANE}");
+    let fields = [
+        "job_title",
+        "address",
+        "city",
+        "zip",
+        "mobile_phone",
+        "fax_number",
+        "notes",
+        "email_signature",
+    ];
+    let patches = fields.iter().map(|field| {
+        let request = app
+            .request(reqwest::Method::PATCH, &path)
+            .json(&json!({"user": {*field: format!("set {field}")}}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    assert!(join_all(patches).await.iter().all(|&s| s == 200));
+    let jane = json(app.get(&path).await).await;
+    for field in fields {
+        assert_eq!(jane[field], format!("set {field}"), "{field} was lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_adds_of_one_user_to_one_project_admit_exactly_one() {
+    let app = TestApp::spawn().await;
+    let path = format!("/rest/v1.0/projects/{PROJECT}/users/{PRIYA_NO_PROJECTS}/actions/add");
+    let adds = (0..20).map(|_| {
+        let request = app
+            .request(reqwest::Method::POST, &path)
+            .json(&json!({"user": {"permission_template_id": SUB_TEMPLATE}}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = join_all(adds).await;
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1);
+    assert_eq!(statuses.iter().filter(|&&s| s == 422).count(), 19);
+}

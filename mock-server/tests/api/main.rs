@@ -1,0 +1,14 @@
+//! Integration tests of the mock over real HTTP: a real server on a loopback port, a real client.
+
+mod helpers;
+
+mod company_users;
+mod concurrency;
+mod errors;
+mod fixtures;
+mod oauth;
+mod pagination;
+mod profiles;
+mod project_users;
+mod server;
+mod snapshots;

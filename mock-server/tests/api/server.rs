@@ -1,0 +1,109 @@
+//! The binary as users run it: flags, the ready line, fixture refusal, graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::helpers::*;
+
+/// Starts the binary on a free port and returns it with its base URL from the ready line.
+fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procore-mock"))
+        .args(["--port", "0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("procore-mock listening on ")
+        .unwrap_or_else(|| panic!("unexpected ready line: {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn the_binary_prints_one_ready_line_serves_and_stops_on_sigterm() {
+    let (mut child, url) = start(&[], &[]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let response = reqwest::Client::new()
+        .post(format!("{url}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_APP.0),
+            ("client_secret", ADMIN_APP.1),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(terminate(&mut child).success());
+}
+
+#[tokio::test]
+async fn the_profile_can_come_from_the_environment() {
+    let (mut child, url) = start(&[], &[("PROCORE_MOCK_PROFILE", "official")]);
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{url}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_APP.0),
+            ("client_secret", ADMIN_APP.1),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .delete(format!("{url}/rest/v1.0/companies/{COMPANY}/users/{JANE}"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .header("Procore-Company-Id", COMPANY.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    terminate(&mut child);
+}
+
+#[test]
+fn an_invalid_fixture_file_is_refused_at_start_naming_the_path() {
+    let dir = std::env::temp_dir().join(format!("procore-mock-fixture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.json");
+    let mut fixture: serde_json::Value =
+        serde_json::from_str(procore_mock::fixtures::DEFAULT_FIXTURE_JSON).unwrap();
+    fixture["companies"][0]["users"][2]["last_name"] = serde_json::json!(42);
+    std::fs::write(&file, fixture.to_string()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_procore-mock"))
+        .args(["--port", "0", "--fixtures", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!output.status.success());
+    assert!(
+        output.stdout.is_empty(),
+        "no ready line for a refused fixture"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("companies[0].users[2].last_name"),
+        "{stderr}"
+    );
+}
