@@ -18,6 +18,9 @@ use crate::store::{Company, OAuthApp, PermissionTemplate, Project, Store, User, 
 /// The built-in default data, as shipped in `scenarios/fixtures/default.json`.
 pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../scenarios/fixtures/default.json");
 
+/// The lowest id handed out to records created at run time.
+pub const FIRST_RUNTIME_ID: u64 = 10_001;
+
 /// A server's starting state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,8 +196,10 @@ impl Fixture {
     }
 
     /// Builds a store holding this fixture's data; timestamps a fixture left out read `now`.
+    /// Ids handed out at run time start at 10001, or above the fixture's highest id if larger,
+    /// so new records are easy to tell from seeded ones.
     pub fn into_store(self, now: DateTime<Utc>) -> Store {
-        let store = Store::new(self.highest_id());
+        let store = Store::new(self.highest_id().max(FIRST_RUNTIME_ID - 1));
         for company in self.companies {
             let mut directory = Directory::default();
             directory.vendors = company.vendors.into_iter().map(|v| (v.id, v)).collect();

@@ -1,0 +1,268 @@
+//! Throughput benchmarks the README reports. Run with `cargo bench -p procore-mock --bench http`.
+//!
+//! 1. Show company user: requests/s of the mock against a bare axum handler that returns the
+//!    same JSON body, side by side in one run on loopback. Load comes from `wrk` when it is on
+//!    PATH (`apt-get install wrk`), else from a built-in reqwest load generator (which spends
+//!    CPU on the same two cores, so it understates both servers alike).
+//! 2. A page of 10,000 users: the time of `GET ...?per_page=10000` against the time of
+//!    serializing those 10,000 users alone.
+//!
+//! Everything targets loopback addresses only and is bounded in time.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use procore_mock::fixtures::Fixture;
+use procore_mock::store::User;
+use procore_mock::views::{CompanyUserView, UserShape};
+use procore_mock::{MockServer, Profile};
+
+const COMPANY: u64 = 8001;
+const SHOW_PATH: &str = "/rest/v1.0/companies/8001/users/5101";
+const LOAD_SECONDS: u64 = 5;
+const CONNECTIONS: usize = 32;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the load generator");
+    runtime.block_on(async {
+        show_user_against_bare_axum().await;
+        page_of_ten_thousand().await;
+    });
+}
+
+async fn token(base: &str) -> String {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "procore-mock-client"),
+            ("client_secret", "procore-mock-secret"),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token body");
+    body["access_token"].as_str().expect("a token").to_owned()
+}
+
+async fn show_user_against_bare_axum() {
+    let mock = MockServer::start();
+    let token = token(mock.url()).await;
+    let headers = [
+        ("Authorization".to_owned(), format!("Bearer {token}")),
+        ("Procore-Company-Id".to_owned(), COMPANY.to_string()),
+    ];
+    let body = reqwest::Client::new()
+        .get(format!("{}{SHOW_PATH}", mock.url()))
+        .header("Authorization", &headers[0].1)
+        .header("Procore-Company-Id", &headers[1].1)
+        .send()
+        .await
+        .expect("show user")
+        .bytes()
+        .await
+        .expect("body");
+    let bare = start_bare_axum(body.clone());
+
+    let generator = if which_wrk() {
+        "wrk"
+    } else {
+        "built-in reqwest generator"
+    };
+    println!("show company user ({} bytes), {CONNECTIONS} connections, {LOAD_SECONDS} s each, load from {generator}", body.len());
+    let bare_rps = load(&format!("http://{bare}{SHOW_PATH}"), &headers).await;
+    let mock_rps = load(&format!("{}{SHOW_PATH}", mock.url()), &headers).await;
+    println!("  bare axum handler : {bare_rps:>10.0} req/s");
+    println!("  procore-mock      : {mock_rps:>10.0} req/s");
+    println!(
+        "  ratio             : {:>10.2}x (target >= 0.75x, aim 0.9x)",
+        mock_rps / bare_rps
+    );
+}
+
+/// A bare axum server on its own thread and runtime (as the mock has), answering `body`.
+fn start_bare_axum(body: Bytes) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let app = Router::new().route(
+                SHOW_PATH,
+                get(move || {
+                    let body = body.clone();
+                    async move { ([(CONTENT_TYPE, "application/json; charset=utf-8")], body) }
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    address
+}
+
+fn which_wrk() -> bool {
+    Command::new("wrk").arg("--version").output().is_ok()
+}
+
+/// Requests per second against `url` for `LOAD_SECONDS`.
+async fn load(url: &str, headers: &[(String, String)]) -> f64 {
+    if which_wrk() {
+        let mut command = Command::new("wrk");
+        command.args([
+            "-t1",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{LOAD_SECONDS}s"),
+        ]);
+        for (name, value) in headers {
+            command.args(["-H", &format!("{name}: {value}")]);
+        }
+        let output = command.arg(url).output().expect("wrk runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(!text.contains("Non-2xx"), "wrk saw errors:\n{text}");
+        text.lines()
+            .find_map(|line| line.strip_prefix("Requests/sec:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no Requests/sec in wrk output:\n{text}"))
+    } else {
+        builtin_load(url, headers).await
+    }
+}
+
+async fn builtin_load(url: &str, headers: &[(String, String)]) -> f64 {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(LOAD_SECONDS);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let client = client.clone();
+            let url = url.to_owned();
+            let headers = headers.to_vec();
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                while Instant::now() < deadline {
+                    let mut request = client.get(&url);
+                    for (name, value) in &headers {
+                        request = request.header(name, value);
+                    }
+                    let response = request.send().await.expect("request");
+                    assert!(response.status().is_success());
+                    response.bytes().await.expect("body");
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.expect("load task");
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn page_of_ten_thousand() {
+    const USERS: u64 = 10_000;
+    const ROUNDS: u32 = 20;
+    let mut fixture = Fixture::default_data();
+    let now = chrono::Utc::now();
+    for i in 0..USERS {
+        let mut user = User::new(
+            1_000_000 + i,
+            format!("Load{i}"),
+            format!("load{i}@bench.example"),
+            now,
+        );
+        user.first_name = Some("Bench".to_owned());
+        user.job_title = Some("Load tester".to_owned());
+        user.vendor_id = Some(2001);
+        user.default_permission_template_id = Some(3001);
+        fixture.companies[0].users.push(user);
+    }
+    let store = fixture.clone().into_store(now);
+    let company = store.company(COMPANY).expect("company");
+    let directory = company.read();
+    let active: Vec<&User> = directory
+        .users()
+        .filter(|u| u.is_active)
+        .take(USERS as usize)
+        .collect();
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..ROUNDS {
+        let views = active.iter().map(|user| CompanyUserView {
+            user,
+            directory: &directory,
+            shape: UserShape::List,
+            profile: Profile::Documented,
+        });
+        let mut buffer = Vec::new();
+        serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut buffer), views)
+            .expect("serialize");
+        bytes = buffer.len();
+    }
+    let serialize = started.elapsed() / ROUNDS;
+    drop(directory);
+
+    let mock = MockServer::builder().fixture(fixture).start();
+    let token = token(mock.url()).await;
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/rest/v1.0/companies/{COMPANY}/users?per_page=10000",
+        mock.url()
+    );
+    let fetch = || async {
+        client
+            .get(&url)
+            .bearer_auth(&token)
+            .header("Procore-Company-Id", COMPANY.to_string())
+            .send()
+            .await
+            .expect("page")
+            .bytes()
+            .await
+            .expect("page body")
+    };
+    fetch().await;
+    let started = Instant::now();
+    for _ in 0..ROUNDS {
+        assert_eq!(
+            fetch().await.len(),
+            bytes,
+            "the page is the serialized users"
+        );
+    }
+    let request = started.elapsed() / ROUNDS;
+    println!(
+        "page of 10,000 users ({:.1} MB), mean of {ROUNDS}",
+        bytes as f64 / 1e6
+    );
+    println!(
+        "  serializing the users alone : {:>8.1} ms",
+        serialize.as_secs_f64() * 1e3
+    );
+    println!(
+        "  GET ?per_page=10000         : {:>8.1} ms",
+        request.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio                       : {:>8.2}x (target <= 2x)",
+        request.as_secs_f64() / serialize.as_secs_f64()
+    );
+}
