@@ -249,7 +249,11 @@ fn serialize_alone(fixture: &Fixture, rounds: u32) -> (Duration, usize) {
     let store = fixture.clone().into_store(chrono::Utc::now());
     let company = store.company(COMPANY).expect("company");
     let directory = company.read();
-    let active: Vec<&User> = directory.users().filter(|u| u.is_active).take(10_000).collect();
+    let active: Vec<&User> = directory
+        .users()
+        .filter(|u| u.is_active)
+        .take(10_000)
+        .collect();
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..rounds {

@@ -95,9 +95,21 @@ fn millis_to_datetime(ms: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
-/// Formats a time the way Procore does: `2016-10-23T21:39:40Z`.
-pub fn format_timestamp(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+/// A time written the way Procore does, `2016-10-23T21:39:40Z`, straight into the output
+/// (serializing it allocates nothing).
+#[derive(Clone, Copy, Debug)]
+pub struct Timestamp<'a>(pub &'a DateTime<Utc>);
+
+impl std::fmt::Display for Timestamp<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+impl serde::Serialize for Timestamp<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[cfg(test)]
@@ -119,7 +131,7 @@ mod tests {
         let clock = Clock::new();
         let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
         clock.set(at, true);
-        assert_eq!(format_timestamp(&clock.now()), "2030-01-02T03:04:05Z");
+        assert_eq!(Timestamp(&clock.now()).to_string(), "2030-01-02T03:04:05Z");
         clock.advance_secs(10);
         clock.set_frozen(false);
         assert!(clock.now() >= at + chrono::Duration::seconds(10));

@@ -7,7 +7,7 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::clock::format_timestamp;
+use crate::clock::Timestamp;
 use crate::config::Profile;
 use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User};
 
@@ -65,12 +65,9 @@ impl Serialize for CompanyUserView<'_> {
         map.serialize_entry("origin_id", &user.origin_id)?;
         map.serialize_entry("origin_data", &user.origin_data)?;
         map.serialize_entry("work_classification_id", &user.work_classification_id)?;
-        map.serialize_entry("created_at", &format_timestamp(&user.created_at))?;
-        map.serialize_entry("updated_at", &format_timestamp(&user.updated_at))?;
-        map.serialize_entry(
-            "last_login_at",
-            &user.last_login_at.as_ref().map(format_timestamp),
-        )?;
+        map.serialize_entry("created_at", &Timestamp(&user.created_at))?;
+        map.serialize_entry("updated_at", &Timestamp(&user.updated_at))?;
+        map.serialize_entry("last_login_at", &user.last_login_at.as_ref().map(Timestamp))?;
         let template = |id: Option<u64>| id.and_then(|id| self.directory.templates.get(&id));
         match self.shape {
             UserShape::List => {
@@ -163,10 +160,10 @@ impl Serialize for ProjectUserView<'_> {
         if let Some(vendor) = vendor_ref(self.directory, user.vendor_id) {
             map.serialize_entry("vendor", &vendor)?;
         }
-        map.serialize_entry("created_at", &format_timestamp(&user.created_at))?;
-        map.serialize_entry("updated_at", &format_timestamp(&user.updated_at))?;
+        map.serialize_entry("created_at", &Timestamp(&user.created_at))?;
+        map.serialize_entry("updated_at", &Timestamp(&user.updated_at))?;
         if let Some(at) = &user.last_login_at {
-            map.serialize_entry("last_login_at", &format_timestamp(at))?;
+            map.serialize_entry("last_login_at", &Timestamp(at))?;
         }
         map.end()
     }

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::oauth::Grant;
+use crate::store::oauth::AccessToken;
 use crate::store::{Company, OAuthApp, Scope, Store};
 
 /// The header naming the company a request acts in.
@@ -24,10 +24,10 @@ pub const COMPANY_HEADER: &str = "procore-company-id";
 pub struct Caller {
     /// The application the token was issued to.
     pub app: Arc<OAuthApp>,
-    /// Whom the token speaks for and its scopes.
-    pub grant: Grant,
+    /// The token: whom it speaks for and its scopes.
+    pub token: Arc<AccessToken>,
     /// The `Procore-Company-Id` header as sent (checked only where a route needs a company).
-    company_header: Option<String>,
+    company_header: Option<HeaderValue>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -58,14 +58,10 @@ impl FromRequestParts<AppState> for Caller {
                 needed.as_str()
             )));
         }
-        let company_header = parts
-            .headers
-            .get(COMPANY_HEADER)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
         Ok(Caller {
             app,
-            grant: access.grant,
-            company_header,
+            token: access,
+            company_header: parts.headers.get(COMPANY_HEADER).cloned(),
         })
     }
 }
@@ -131,10 +127,12 @@ impl Caller {
 
     /// The header must be present, an id, and name a company the app is installed in.
     fn check_company_header(&self) -> Result<u64, ApiError> {
-        let value = self
+        let header = self
             .company_header
-            .as_deref()
+            .as_ref()
             .ok_or_else(|| ApiError::NotFound("Missing Procore-Company-Id header!".to_owned()))?;
+        let value = String::from_utf8_lossy(header.as_bytes());
+        let value = value.trim();
         let company_id = value.parse::<u64>().map_err(|_| ApiError::BadRequest {
             message: format!("Procore-Company-Id header must be a company id, got `{value}`"),
             errors: Default::default(),

@@ -97,7 +97,7 @@ async fn list_projects(
 /// credentials). No `Procore-Company-Id` needed.
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let store = state.store();
-    let owner = caller.grant.resource_owner_id;
+    let owner = caller.token.grant.resource_owner_id;
     for company_id in &caller.app.installed_company_ids {
         let Some(company) = store.company(*company_id) else {
             continue;

@@ -111,7 +111,7 @@ pub struct AuthCode {
 #[derive(Debug, Default)]
 pub struct OAuthStore {
     apps: DashMap<String, Arc<OAuthApp>>,
-    access_tokens: DashMap<String, AccessToken>,
+    access_tokens: DashMap<String, Arc<AccessToken>>,
     refresh_tokens: DashMap<String, RefreshToken>,
     codes: DashMap<String, AuthCode>,
     /// Counts issues so expired entries are swept now and then, keeping memory bounded.
@@ -147,20 +147,20 @@ impl OAuthStore {
         let token = new_secret();
         self.access_tokens.insert(
             token.clone(),
-            AccessToken {
+            Arc::new(AccessToken {
                 grant,
                 created_at: now,
                 expires_at: now + lifetime_secs,
-            },
+            }),
         );
         token
     }
 
     /// The token `token`, if it was issued and not revoked (expiry is the caller's check).
-    pub fn access_token(&self, token: &str) -> Option<AccessToken> {
+    pub fn access_token(&self, token: &str) -> Option<Arc<AccessToken>> {
         self.access_tokens
             .get(token)
-            .map(|entry| entry.value().clone())
+            .map(|entry| Arc::clone(entry.value()))
     }
 
     /// Issues a refresh token.
