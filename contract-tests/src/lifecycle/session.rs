@@ -1,0 +1,744 @@
+//! One lifecycle case against one target: discovery, the operations as HTTP calls, and the
+//! checks of every response against the reference model.
+//!
+//! A session finds what it needs instead of assuming fixture ids (the company, its first two
+//! projects, their usable templates, a template that is not a project template) and remembers
+//! what existed before the case, so the directory checks compare only what the case changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::model::{ModelState, RequiredField, Transition, PROJECTS};
+
+/// Token lifetime the contract gives; `ExpireToken` advances the clock just past it.
+pub const TOKEN_LIFETIME_SECS: u64 = 5400;
+
+/// Where a session talks to and with which app.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// API base URL (OAuth is served there too on mocks).
+    pub api_base: String,
+    /// OAuth base URL.
+    pub login_base: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: String,
+    /// Company to work in; the first visible company when `None`.
+    pub company_id: Option<u64>,
+    /// Whether `/__admin` is available (mock targets): clock control and discovery.
+    pub admin: bool,
+}
+
+/// One HTTP exchange, kept for the failure report.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// `METHOD path`.
+    pub request: String,
+    /// The request body, when one was sent.
+    pub body: Option<Value>,
+    /// Status answered.
+    pub status: u16,
+    /// Body answered (JSON, or a string of whatever came back).
+    pub response: Value,
+}
+
+/// What went wrong in a step, readable on its own.
+#[derive(Clone, Debug)]
+pub struct Mismatch {
+    /// What was expected against what happened.
+    pub summary: String,
+    /// The exchanges of the step, for the report.
+    pub exchanges: Vec<Exchange>,
+}
+
+/// Things discovered on the target before a case runs.
+#[derive(Clone, Debug)]
+struct Discovery {
+    company_id: u64,
+    projects: [u64; PROJECTS as usize],
+    /// Usable templates per project, in id order.
+    templates: [Vec<u64>; PROJECTS as usize],
+    /// A template of the company that is not a project template.
+    foreign_template: u64,
+    /// A user whose deletion must be refused, if the target has one we know of.
+    user_with_records: Option<u64>,
+    /// Active directory before the case.
+    baseline_active: BTreeSet<u64>,
+    /// Members of each project before the case: user -> template id.
+    baseline_members: [BTreeMap<u64, Option<u64>>; PROJECTS as usize],
+}
+
+/// A live case: an HTTP client, a token, what was discovered, and the ids the case created.
+pub struct Session {
+    endpoint: Endpoint,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    token: String,
+    /// Refresh token of the user token, when the target supports the authorization code.
+    refresh_token: Option<String>,
+    discovery: Discovery,
+    /// The target's id of each model user, by model index.
+    ids: Vec<u64>,
+    /// A tag unique to this case, in every email it creates.
+    tag: String,
+}
+
+impl Session {
+    /// Authenticates and discovers ids. `tag` makes the case's emails unique.
+    pub fn begin(endpoint: Endpoint, tag: String) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        let client = reqwest::Client::new();
+        let mut session = Self {
+            endpoint,
+            client,
+            runtime,
+            token: String::new(),
+            refresh_token: None,
+            discovery: Discovery {
+                company_id: 0,
+                projects: [0; PROJECTS as usize],
+                templates: Default::default(),
+                foreign_template: 0,
+                user_with_records: None,
+                baseline_active: BTreeSet::new(),
+                baseline_members: Default::default(),
+            },
+            ids: Vec::new(),
+            tag,
+        };
+        session.token = session.client_credentials()?;
+        session.discover()?;
+        Ok(session)
+    }
+
+    /// Whether the target can run `user_with_records` deletions.
+    pub fn has_user_with_records(&self) -> bool {
+        self.discovery.user_with_records.is_some()
+    }
+
+    fn client_credentials(&self) -> Result<String, String> {
+        let url = format!("{}/oauth/token", self.endpoint.login_base);
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.endpoint.client_id.as_str()),
+            ("client_secret", self.endpoint.client_secret.as_str()),
+        ];
+        let response = self
+            .runtime
+            .block_on(async {
+                self.client
+                    .post(&url)
+                    .form(&form)
+                    .send()
+                    .await?
+                    .json::<Value>()
+                    .await
+            })
+            .map_err(|e| format!("token request failed: {e}"))?;
+        response["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no access_token in {response}"))
+    }
+
+    /// Sends one request with the session's token and company header.
+    fn call(&self, method: Method, path: &str, body: Option<Value>) -> Exchange {
+        self.call_with_token(method, path, body, &self.token)
+    }
+
+    fn call_with_token(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+    ) -> Exchange {
+        let url = format!("{}{path}", self.endpoint.api_base);
+        let mut request = self
+            .client
+            .request(method.clone(), &url)
+            .bearer_auth(token)
+            .header("Procore-Company-Id", self.discovery.company_id.to_string());
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let (status, response) = self.runtime.block_on(async {
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap_or_default();
+                    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                    (status, value)
+                }
+                Err(err) => (0, Value::String(format!("transport error: {err}"))),
+            }
+        });
+        Exchange {
+            request: format!("{method} {path}"),
+            body,
+            status,
+            response,
+        }
+    }
+
+    /// A GET that must succeed, for discovery and invariant checks.
+    fn get_ok(&self, path: &str) -> Result<Value, Mismatch> {
+        let exchange = self.call(Method::GET, path, None);
+        if exchange.status == 200 {
+            Ok(exchange.response)
+        } else {
+            Err(Mismatch {
+                summary: format!("expected 200 from GET {path}, got {}", exchange.status),
+                exchanges: vec![exchange],
+            })
+        }
+    }
+
+    /// Every record of a paginated list, one page of 10,000 at a time.
+    fn get_all(&self, path: &str) -> Result<Vec<Value>, Mismatch> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        for page in 1.. {
+            let items = self.get_ok(&format!("{path}{separator}per_page=10000&page={page}"))?;
+            let items = items.as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                break;
+            }
+            all.extend(items);
+        }
+        Ok(all)
+    }
+
+    fn discover(&mut self) -> Result<(), String> {
+        let describe = |m: Mismatch| m.summary;
+        let company_id = match self.endpoint.company_id {
+            Some(id) => id,
+            None => {
+                let url = format!("{}/rest/v1.0/companies", self.endpoint.api_base);
+                let token = self.token.clone();
+                let companies: Value = self
+                    .runtime
+                    .block_on(async {
+                        self.client
+                            .get(&url)
+                            .bearer_auth(&token)
+                            .send()
+                            .await?
+                            .json()
+                            .await
+                    })
+                    .map_err(|e| format!("cannot list companies: {e}"))?;
+                companies[0]["id"]
+                    .as_u64()
+                    .ok_or("the app sees no company")?
+            }
+        };
+        self.discovery.company_id = company_id;
+        let projects = self
+            .get_all(&format!("/rest/v1.0/projects?company_id={company_id}"))
+            .map_err(describe)?;
+        if projects.len() < PROJECTS as usize {
+            return Err(format!("the company needs at least {PROJECTS} projects"));
+        }
+        for (slot, project) in projects.iter().take(PROJECTS as usize).enumerate() {
+            let project = project["id"].as_u64().ok_or("a project without an id")?;
+            self.discovery.projects[slot] = project;
+            let templates = self
+                .get_all(&format!(
+                    "/rest/v1.0/projects/{project}/permission_templates"
+                ))
+                .map_err(describe)?;
+            self.discovery.templates[slot] =
+                templates.iter().filter_map(|t| t["id"].as_u64()).collect();
+            if self.discovery.templates[slot].is_empty() {
+                return Err(format!(
+                    "project {project} has no usable permission template"
+                ));
+            }
+        }
+        let company_templates = self
+            .get_all(&format!(
+                "/rest/v1.0/companies/{company_id}/permission_templates"
+            ))
+            .map_err(describe)?;
+        self.discovery.foreign_template = company_templates
+            .iter()
+            .find(|t| t["type"] == "company_tools")
+            .and_then(|t| t["id"].as_u64())
+            .ok_or("the company has no company-tools template to use as a foreign template")?;
+        self.discovery.user_with_records = self.find_user_with_records();
+        self.discovery.baseline_active = self.active_ids().map_err(describe)?;
+        for slot in 0..PROJECTS {
+            self.discovery.baseline_members[slot as usize] =
+                self.members(slot).map_err(describe)?;
+        }
+        Ok(())
+    }
+
+    /// On mocks, the admin state names users with associated records.
+    fn find_user_with_records(&self) -> Option<u64> {
+        if !self.endpoint.admin {
+            return None;
+        }
+        let state = self.get_ok("/__admin/state").ok()?;
+        let company = state["companies"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"].as_u64() == Some(self.discovery.company_id))?;
+        company["users"].as_array()?.iter().find_map(|user| {
+            let has_records = user["associated_records"]
+                .as_object()
+                .is_some_and(|r| !r.is_empty());
+            has_records.then(|| user["id"].as_u64()).flatten()
+        })
+    }
+
+    fn active_ids(&self) -> Result<BTreeSet<u64>, Mismatch> {
+        let users = self.get_all(&format!(
+            "/rest/v1.0/companies/{}/users",
+            self.discovery.company_id
+        ))?;
+        Ok(users.iter().filter_map(|u| u["id"].as_u64()).collect())
+    }
+
+    fn members(&self, slot: u8) -> Result<BTreeMap<u64, Option<u64>>, Mismatch> {
+        let project = self.discovery.projects[slot as usize];
+        let members = self.get_all(&format!("/rest/v1.0/projects/{project}/users"))?;
+        Ok(members
+            .iter()
+            .filter_map(|m| Some((m["id"].as_u64()?, m["permission_template"]["id"].as_u64())))
+            .collect())
+    }
+
+    fn email(&self, n: u32) -> String {
+        format!("lifecycle-{}-{n}@procore-contract.example", self.tag)
+    }
+
+    fn template(&self, project: u8, slot: u8) -> u64 {
+        let templates = &self.discovery.templates[project as usize];
+        templates[slot as usize % templates.len()]
+    }
+
+    fn users_path(&self) -> String {
+        format!("/rest/v1.0/companies/{}/users", self.discovery.company_id)
+    }
+
+    fn user_id(&self, index: usize) -> u64 {
+        self.ids[index]
+    }
+
+    /// Performs `transition`, checking each status against `state.expected(..)` and the
+    /// relevant fields of successful responses; records ids of created users.
+    pub fn perform(
+        &mut self,
+        state: &ModelState,
+        transition: &Transition,
+    ) -> Result<Vec<Exchange>, Mismatch> {
+        let expected = state.expected(transition);
+        let exchanges = self.exchange(state, transition)?;
+        let statuses: Vec<u16> = exchanges.iter().map(|e| e.status).collect();
+        if statuses != expected {
+            return Err(Mismatch {
+                summary: format!("expected status {expected:?}, got {statuses:?}"),
+                exchanges,
+            });
+        }
+        self.check_fields(transition, &exchanges)?;
+        Ok(exchanges)
+    }
+
+    fn exchange(
+        &mut self,
+        state: &ModelState,
+        transition: &Transition,
+    ) -> Result<Vec<Exchange>, Mismatch> {
+        use Transition::*;
+        let users = self.users_path();
+        let project_path = |slot: u8| {
+            format!(
+                "/rest/v1.0/projects/{}/users",
+                self.discovery.projects[slot as usize]
+            )
+        };
+        Ok(match transition {
+            CreateUser {
+                last_name,
+                job_title,
+            } => {
+                let body = json!({"user": {"last_name": last_name, "job_title": job_title, "email_address": self.email(state.next_email)}});
+                vec![self.call(Method::POST, &users, Some(body))]
+            }
+            CreateDuplicateEmail { of } => {
+                let email = self.email(state.users[*of].email);
+                let body = json!({"user": {"last_name": crate::model::duplicate_last_name(), "email_address": email}});
+                vec![self.call(Method::POST, &users, Some(body))]
+            }
+            CreateMissingField { field } => {
+                let body = match field {
+                    RequiredField::LastName => {
+                        json!({"user": {"email_address": self.email(u32::MAX)}})
+                    }
+                    RequiredField::EmailAddress => json!({"user": {"last_name": "Nameless"}}),
+                };
+                vec![self.call(Method::POST, &users, Some(body))]
+            }
+            CreateFlatBody => {
+                let body = json!({"last_name": "Flat", "email_address": self.email(u32::MAX - 1)});
+                vec![self.call(Method::POST, &users, Some(body))]
+            }
+            UpdateJobTitle { user, job_title } => {
+                let path = format!("{users}/{}", self.user_id(*user));
+                vec![self.call(
+                    Method::PATCH,
+                    &path,
+                    Some(json!({"user": {"job_title": job_title}})),
+                )]
+            }
+            Deactivate { user } | Reactivate { user } => {
+                let active = matches!(transition, Reactivate { .. });
+                let path = format!("{users}/{}", self.user_id(*user));
+                vec![self.call(
+                    Method::PATCH,
+                    &path,
+                    Some(json!({"user": {"is_active": active}})),
+                )]
+            }
+            Delete { user } => vec![self.call(
+                Method::DELETE,
+                &format!("{users}/{}", self.user_id(*user)),
+                None,
+            )],
+            DeleteUserWithRecords => {
+                let id = self.discovery.user_with_records.unwrap_or_default();
+                vec![self.call(Method::DELETE, &format!("{users}/{id}"), None)]
+            }
+            AddToProject {
+                user,
+                project,
+                template,
+            } => {
+                let body =
+                    json!({"user": {"permission_template_id": self.template(*project, *template)}});
+                let path = format!(
+                    "{}/{}/actions/add",
+                    project_path(*project),
+                    self.user_id(*user)
+                );
+                vec![self.call(Method::POST, &path, Some(body))]
+            }
+            AddWithForeignTemplate { user, project } => {
+                let body =
+                    json!({"user": {"permission_template_id": self.discovery.foreign_template}});
+                let path = format!(
+                    "{}/{}/actions/add",
+                    project_path(*project),
+                    self.user_id(*user)
+                );
+                vec![self.call(Method::POST, &path, Some(body))]
+            }
+            AddUnknownUser { project } => {
+                let body = json!({"user": {"permission_template_id": self.template(*project, 0)}});
+                let path = format!("{}/{}/actions/add", project_path(*project), u64::MAX / 2);
+                vec![self.call(Method::POST, &path, Some(body))]
+            }
+            RemoveFromProject { user, project } => {
+                let path = format!(
+                    "{}/{}/actions/remove",
+                    project_path(*project),
+                    self.user_id(*user)
+                );
+                vec![self.call(Method::DELETE, &path, None)]
+            }
+            ChangeTemplate {
+                user,
+                project,
+                template,
+            } => {
+                let member = format!("{}/{}", project_path(*project), self.user_id(*user));
+                let removed = self.call(Method::DELETE, &format!("{member}/actions/remove"), None);
+                let body =
+                    json!({"user": {"permission_template_id": self.template(*project, *template)}});
+                let added = self.call(Method::POST, &format!("{member}/actions/add"), Some(body));
+                vec![removed, added]
+            }
+            ListAll { per_page } => self.walk_directory(*per_page)?,
+            ExpireToken => {
+                let stale = self.call(Method::GET, "/rest/v1.0/me", None);
+                // The clock moves only after the stale token has been seen to work until now.
+                self.advance_clock(TOKEN_LIFETIME_SECS)?;
+                let expired = self.call(Method::GET, "/rest/v1.0/me", None);
+                if stale.status != 200 {
+                    return Err(Mismatch {
+                        summary: format!("the token did not work before expiry: {}", stale.status),
+                        exchanges: vec![stale],
+                    });
+                }
+                self.token = self.client_credentials().map_err(|summary| Mismatch {
+                    summary,
+                    exchanges: vec![],
+                })?;
+                let renewed = self.call(Method::GET, "/rest/v1.0/me", None);
+                vec![expired, renewed]
+            }
+            RotateRefreshToken => self.rotate_refresh_token()?,
+        })
+    }
+
+    /// Follows pages of `per_page` until an empty page; checks `Total` and that no user is
+    /// skipped or repeated. Answers one exchange standing for the whole walk.
+    fn walk_directory(&self, per_page: u16) -> Result<Vec<Exchange>, Mismatch> {
+        let users = self.users_path();
+        let mut seen = Vec::new();
+        for page in 1.. {
+            let exchange = self.call(
+                Method::GET,
+                &format!("{users}?per_page={per_page}&page={page}"),
+                None,
+            );
+            if exchange.status != 200 {
+                return Ok(vec![exchange]);
+            }
+            let items = exchange.response.as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                break;
+            }
+            seen.extend(items.iter().filter_map(|u| u["id"].as_u64()));
+        }
+        let unique: BTreeSet<u64> = seen.iter().copied().collect();
+        let active = self.active_ids()?;
+        let summary = json!({"walked": seen.len(), "unique": unique.len()});
+        let walk = Exchange {
+            request: format!("GET {users}?per_page={per_page}&page=1.."),
+            body: None,
+            status: 200,
+            response: summary,
+        };
+        if unique.len() != seen.len() || unique != active {
+            return Err(Mismatch {
+                summary: format!(
+                    "walking pages of {per_page} saw {} users ({} unique), the full listing has {}",
+                    seen.len(),
+                    unique.len(),
+                    active.len()
+                ),
+                exchanges: vec![walk],
+            });
+        }
+        Ok(vec![walk])
+    }
+
+    fn advance_clock(&self, seconds: u64) -> Result<(), Mismatch> {
+        let exchange = self.call(
+            Method::POST,
+            "/__admin/clock/advance",
+            Some(json!({"seconds": seconds})),
+        );
+        if exchange.status == 200 {
+            Ok(())
+        } else {
+            Err(Mismatch {
+                summary: format!("could not advance the target's clock ({})", exchange.status),
+                exchanges: vec![exchange],
+            })
+        }
+    }
+
+    /// Obtains a user token through the out-of-band authorization code (mock targets), then
+    /// refreshes it: the refresh answers 200, replaying the old refresh token 400, and the new
+    /// access token works.
+    fn rotate_refresh_token(&mut self) -> Result<Vec<Exchange>, Mismatch> {
+        let refresh = match self.refresh_token.clone() {
+            Some(refresh) => refresh,
+            None => self.authorize()?,
+        };
+        let refreshed =
+            self.token_call(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+        let replayed =
+            self.token_call(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+        let new_access = refreshed.response["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.refresh_token = refreshed.response["refresh_token"]
+            .as_str()
+            .map(str::to_owned);
+        let works = self.call_with_token(Method::GET, "/rest/v1.0/me", None, &new_access);
+        Ok(vec![refreshed, replayed, works])
+    }
+
+    fn token_call(&self, params: &[(&str, &str)]) -> Exchange {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", self.endpoint.client_id.as_str()),
+            ("client_secret", self.endpoint.client_secret.as_str()),
+        ];
+        form.extend_from_slice(params);
+        let url = format!("{}/oauth/token", self.endpoint.login_base);
+        let (status, response) = self.runtime.block_on(async {
+            match self.client.post(&url).form(&form).send().await {
+                Ok(r) => (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or(Value::Null),
+                ),
+                Err(e) => (0, Value::String(e.to_string())),
+            }
+        });
+        Exchange {
+            request: format!("POST /oauth/token ({})", params[0].1),
+            body: None,
+            status,
+            response,
+        }
+    }
+
+    /// The out-of-band authorization-code flow: the code is read off the page the mock shows.
+    fn authorize(&self) -> Result<String, Mismatch> {
+        let url = format!("{}/oauth/authorize", self.endpoint.login_base);
+        let query = [
+            ("response_type", "code"),
+            ("client_id", self.endpoint.client_id.as_str()),
+            ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+        ];
+        let page = self
+            .runtime
+            .block_on(async {
+                self.client
+                    .get(&url)
+                    .query(&query)
+                    .send()
+                    .await?
+                    .text()
+                    .await
+            })
+            .unwrap_or_default();
+        let code = page
+            .split("<code id=\"authorization_code\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</code>").next())
+            .unwrap_or_default()
+            .to_owned();
+        let exchange = self.token_call(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+        ]);
+        exchange.response["refresh_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Mismatch {
+                summary: "the authorization-code flow gave no refresh token".to_owned(),
+                exchanges: vec![exchange],
+            })
+    }
+
+    fn check_fields(
+        &mut self,
+        transition: &Transition,
+        exchanges: &[Exchange],
+    ) -> Result<(), Mismatch> {
+        use Transition::*;
+        let fail = |summary: String| Mismatch {
+            summary,
+            exchanges: exchanges.to_vec(),
+        };
+        let body = &exchanges[0].response;
+        match transition {
+            CreateUser { .. } | CreateDuplicateEmail { .. } if exchanges[0].status == 201 => {
+                let expected_name = match transition {
+                    CreateUser { last_name, .. } => last_name.clone(),
+                    _ => crate::model::duplicate_last_name(),
+                };
+                if body["last_name"] != expected_name.as_str() || body["is_active"] != true {
+                    return Err(fail(format!(
+                        "the created user should be active with last_name {expected_name:?}"
+                    )));
+                }
+                let id = body["id"]
+                    .as_u64()
+                    .ok_or_else(|| fail("the created user has no integer id".to_owned()))?;
+                self.ids.push(id);
+            }
+            UpdateJobTitle { job_title, .. }
+                if exchanges[0].status == 200 && body["job_title"] != job_title.as_str() =>
+            {
+                return Err(fail(format!("job_title should now be {job_title:?}")));
+            }
+            Deactivate { .. } | Reactivate { .. }
+                if exchanges[0].status == 200
+                    && body["is_active"] != matches!(transition, Reactivate { .. }) =>
+            {
+                return Err(fail("is_active should now be what was sent".to_owned()));
+            }
+            AddToProject {
+                project, template, ..
+            } if exchanges[0].status == 201
+                && body["permission_template"]["id"] != self.template(*project, *template) =>
+            {
+                let wanted = self.template(*project, *template);
+                return Err(fail(format!("the member should have template {wanted}")));
+            }
+            ChangeTemplate {
+                project, template, ..
+            } if exchanges[1].response["permission_template"]["id"]
+                != self.template(*project, *template) =>
+            {
+                let wanted = self.template(*project, *template);
+                return Err(fail(format!(
+                    "the re-added member should have template {wanted}"
+                )));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// After every step: the active directory and each project's members equal what the case
+    /// started with plus what the model says the case changed.
+    pub fn check_invariants(&self, state: &ModelState) -> Result<(), Mismatch> {
+        let mut expected_active = self.discovery.baseline_active.clone();
+        expected_active.extend(state.active_users().map(|(index, _)| self.user_id(index)));
+        let active = self.active_ids()?;
+        if active != expected_active {
+            let extra: Vec<_> = active.difference(&expected_active).collect();
+            let missing: Vec<_> = expected_active.difference(&active).collect();
+            return Err(Mismatch {
+                summary: format!("the active directory differs from the model: unexpected {extra:?}, missing {missing:?}"),
+                exchanges: vec![],
+            });
+        }
+        for slot in 0..PROJECTS {
+            let mut expected = self.discovery.baseline_members[slot as usize].clone();
+            for (user, template) in state.members_of(slot) {
+                expected.insert(self.user_id(user), Some(self.template(slot, template)));
+            }
+            let members = self.members(slot)?;
+            if members != expected {
+                return Err(Mismatch {
+                    summary: format!(
+                        "project {} members differ from the model: expected {expected:?}, listed {members:?}",
+                        self.discovery.projects[slot as usize]
+                    ),
+                    exchanges: vec![],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Deactivates every user the case created (sandbox clean-up).
+    pub fn deactivate_created(&self) {
+        for id in &self.ids {
+            let path = format!("{}/{id}", self.users_path());
+            let _ = self.call(
+                Method::PATCH,
+                &path,
+                Some(json!({"user": {"is_active": false}})),
+            );
+        }
+    }
+}
