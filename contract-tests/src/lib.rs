@@ -9,6 +9,9 @@
 //!   from it.
 //! - [`lifecycle`]: runs random lifecycles against targets, checks each step against the model,
 //!   and shrinks failures.
+//! - [`rehearsal`]: drives a mock into its rate limits with polite or naive virtual clients, on
+//!   the mock's clock, and grades clients from the mock's request journal.
 
 pub mod lifecycle;
 pub mod model;
+pub mod rehearsal;
