@@ -55,7 +55,33 @@ pub struct Config {
     /// Largest accepted request body in bytes; larger bodies get 413.
     #[arg(long, env = "PROCORE_MOCK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Requests per rolling hour per OAuth application; 0 turns the hourly window off.
+    #[arg(long, env = "PROCORE_MOCK_RATE_LIMIT_HOURLY", default_value_t = DEFAULT_HOURLY_LIMIT)]
+    pub rate_limit_hourly: u64,
+
+    /// Requests per rolling 10 seconds per OAuth application; 0 (the default) turns it off.
+    #[arg(long, env = "PROCORE_MOCK_RATE_LIMIT_SPIKE", default_value_t = 0)]
+    pub rate_limit_spike: u64,
+
+    /// How many recent requests `GET /__admin/requests` keeps; 0 keeps none.
+    #[arg(long, env = "PROCORE_MOCK_JOURNAL_SIZE", default_value_t = DEFAULT_JOURNAL_SIZE)]
+    pub journal_size: usize,
+
+    /// When set, `/__admin` requires `Authorization: Bearer <this token>`.
+    #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+
+    /// State file: loaded at start when present, written atomically on graceful shutdown and
+    /// on `POST /__admin/state/save`.
+    #[arg(long, env = "PROCORE_MOCK_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
 }
+
+/// Procore's documented hourly allowance per application.
+pub const DEFAULT_HOURLY_LIMIT: u64 = 3600;
+/// Journal entries kept by default.
+pub const DEFAULT_JOURNAL_SIZE: usize = 10_000;
 
 /// One mebibyte: far above any user payload, small enough to refuse floods.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -68,6 +94,11 @@ impl Default for Config {
             fixtures: None,
             profile: Profile::Documented,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            rate_limit_hourly: DEFAULT_HOURLY_LIMIT,
+            rate_limit_spike: 0,
+            journal_size: DEFAULT_JOURNAL_SIZE,
+            admin_token: None,
+            state_file: None,
         }
     }
 }

@@ -64,6 +64,16 @@ pub enum ApiError {
     /// 415: the body is not in a format the endpoint reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: the app is over a rate limit. Adds `Retry-After` (the rate-limit headers are added
+    /// by the limiter, which knows the window).
+    #[error("You have surpassed the max number of requests for an hour. Please wait until your limit resets.")]
+    TooManyRequests {
+        /// Whole seconds until the window admits again.
+        retry_after: u64,
+    },
+    /// 401 on the admin API when `--admin-token` is set and not presented.
+    #[error("{0}")]
+    AdminUnauthorized(String),
     /// 422: well-formed, but breaks a business rule.
     #[error("{message}")]
     Unprocessable {
@@ -118,6 +128,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::AdminUnauthorized(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -158,6 +170,17 @@ impl IntoResponse for ApiError {
             errors: self.field_errors(),
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if let ApiError::AdminUnauthorized(_) = &self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"procore-mock admin\""),
+            );
+        }
         if let ApiError::Unauthorized { message, code } = &self {
             let challenge = format!(
                 "Bearer realm=\"Procore API\", error=\"{code}\", error_description=\"{}\"",

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::store::directory::Directory;
+use crate::store::oauth::Credentials;
 use crate::store::user::email_key;
 use crate::store::{Company, OAuthApp, PermissionTemplate, Project, Store, User, Vendor};
 
@@ -32,6 +33,12 @@ pub struct Fixture {
     pub companies: Vec<CompanyFixture>,
     /// OAuth applications and where they are installed.
     pub oauth_apps: Vec<OAuthApp>,
+    /// Live tokens and codes (present in saved states, rarely in hand-written fixtures).
+    #[serde(default, skip_serializing_if = "Credentials::is_empty")]
+    pub credentials: Credentials,
+    /// The next id the server hands out (saved states keep it so ids are never reused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_id: Option<u64>,
 }
 
 /// One company and its contents.
@@ -192,6 +199,14 @@ impl Fixture {
                 }
             }
         }
+        for (path, client_id) in self.credentials.client_ids() {
+            if !client_ids.contains(client_id) {
+                return Err(FixtureError::at(
+                    format!("credentials.{path}"),
+                    format!("no OAuth app has client id `{client_id}`"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -199,7 +214,12 @@ impl Fixture {
     /// Ids handed out at run time start at 10001, or above the fixture's highest id if larger,
     /// so new records are easy to tell from seeded ones.
     pub fn into_store(self, now: DateTime<Utc>) -> Store {
-        let store = Store::new(self.highest_id().max(FIRST_RUNTIME_ID - 1));
+        let floor = self
+            .next_id
+            .unwrap_or(FIRST_RUNTIME_ID)
+            .max(FIRST_RUNTIME_ID)
+            - 1;
+        let store = Store::new(self.highest_id().max(floor));
         for company in self.companies {
             let mut directory = Directory::default();
             directory.vendors = company.vendors.into_iter().map(|v| (v.id, v)).collect();
@@ -224,10 +244,11 @@ impl Fixture {
         for app in self.oauth_apps {
             store.oauth.insert_app(app);
         }
+        store.oauth.restore(self.credentials);
         store
     }
 
-    /// The fixture that reproduces a store's current data (credentials are not part of it).
+    /// The fixture that reproduces a store's current state, credentials included.
     pub fn from_store(store: &Store) -> Self {
         let companies = store
             .companies()
@@ -255,6 +276,8 @@ impl Fixture {
             description: None,
             companies,
             oauth_apps,
+            credentials: store.oauth.credentials(),
+            next_id: Some(store.peek_next_id()),
         }
     }
 }

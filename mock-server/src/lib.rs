@@ -9,6 +9,8 @@
 //! - [`store`]: in-memory state (companies with their directories and projects; OAuth apps and
 //!   credentials). No HTTP in here.
 //! - [`domain`]: Procore's business rules as plain functions over the store.
+//! - [`control`]: the control plane: rate limits, fault injection, the request journal and
+//!   the state file, applied to every request by one middleware.
 //! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
 //! - [`routes`]: one module per resource; [`app`] assembles them.
 //! - [`views`]: how records are written on the wire.
@@ -19,6 +21,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod domain;
 pub mod error;
 pub mod fixtures;
@@ -43,6 +46,10 @@ pub use state::AppState;
 /// The complete application for `state`, ready to serve or to `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
     routes::router(&state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::api_layer,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)

@@ -26,9 +26,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let fixture = match &config.fixtures {
-        Some(path) => Fixture::from_path(path)?,
-        None => Fixture::default_data(),
+    let fixture = match (&config.state_file, &config.fixtures) {
+        (Some(state), _) if state.exists() => Fixture::from_path(state)?,
+        (_, Some(path)) => Fixture::from_path(path)?,
+        _ => Fixture::default_data(),
     };
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await

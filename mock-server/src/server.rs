@@ -16,15 +16,20 @@ use crate::state::AppState;
 /// How long a dropped [`MockServer`] waits for open connections before it stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves the mock on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Serves the mock on `listener` until `shutdown` resolves, finishes in-flight requests, then
+/// writes the state file when one is configured.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, crate::app(state))
+    axum::serve(listener, crate::app(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await?;
+    if let Some(path) = state.save_state_file()? {
+        tracing::info!(path = %path.display(), "state saved");
+    }
+    Ok(())
 }
 
 /// A running mock on a loopback port, on its own thread and runtime, so it works from sync code

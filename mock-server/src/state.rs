@@ -6,6 +6,8 @@ use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
+use crate::control::limiter::Limits;
+use crate::control::Control;
 use crate::fixtures::Fixture;
 use crate::store::Store;
 
@@ -24,19 +26,55 @@ struct Inner {
     config: Config,
     /// What the server started from; a reset returns to it.
     fixture: Fixture,
+    /// Rate limits, faults and the journal.
+    control: Control,
 }
 
 impl AppState {
     /// State loaded from `fixture`, running on `clock`.
     pub fn new(config: Config, fixture: Fixture, clock: Clock) -> Self {
         let store = fixture.clone().into_store(clock.now());
+        let limits = Limits {
+            hourly: config.rate_limit_hourly,
+            spike: config.rate_limit_spike,
+        };
+        let control = Control::new(limits, config.journal_size);
         Self {
             inner: Arc::new(Inner {
                 store: ArcSwap::from_pointee(store),
                 clock,
                 config,
                 fixture,
+                control,
             }),
+        }
+    }
+
+    /// Rate limits, faults and the journal.
+    pub fn control(&self) -> &Control {
+        &self.inner.control
+    }
+
+    /// Back to the starting fixture: data, credentials, limiter counts, journal and faults.
+    /// The clock and the configured limits stay as they are.
+    pub fn reset(&self) {
+        self.replace_store(self.inner.fixture.clone().into_store(self.clock().now()));
+        self.inner.control.clear();
+    }
+
+    /// The whole current state as a fixture document (what the state file holds).
+    pub fn snapshot(&self) -> Fixture {
+        Fixture::from_store(&self.store())
+    }
+
+    /// Writes the state file, when one is configured.
+    pub fn save_state_file(&self) -> std::io::Result<Option<&std::path::Path>> {
+        match &self.inner.config.state_file {
+            Some(path) => {
+                crate::control::persistence::save(path, &self.snapshot())?;
+                Ok(Some(path))
+            }
+            None => Ok(None),
         }
     }
 

@@ -34,23 +34,16 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers)?;
-        let store = state.store();
-        let invalid = || ApiError::Unauthorized {
-            message: "The access token is invalid".to_owned(),
-            code: "invalid_token",
+        // The control plane has usually resolved the token already; don't look it up twice.
+        let access = match parts.extensions.get::<ResolvedToken>() {
+            Some(ResolvedToken(token)) => Arc::clone(token),
+            None => resolve_token(state, &parts.headers)?,
         };
-        let access = store.oauth.access_token(token).ok_or_else(invalid)?;
-        if access.expires_at <= state.clock().epoch_seconds() {
-            return Err(ApiError::Unauthorized {
-                message: "The access token expired".to_owned(),
-                code: "invalid_token",
-            });
-        }
+        let store = state.store();
         let app = store
             .oauth
             .app(&access.grant.client_id)
-            .ok_or_else(invalid)?;
+            .ok_or_else(invalid_token)?;
         let needed = scope_for(&parts.method);
         if !access.grant.scopes.contains(&needed) {
             return Err(ApiError::Forbidden(format!(
@@ -63,6 +56,34 @@ impl FromRequestParts<AppState> for Caller {
             token: access,
             company_header: parts.headers.get(COMPANY_HEADER).cloned(),
         })
+    }
+}
+
+/// A bearer token already checked by the control plane, passed on in request extensions.
+#[derive(Clone, Debug)]
+pub struct ResolvedToken(pub Arc<AccessToken>);
+
+/// The live, unexpired token the request's `Authorization` header names, or the 401 to send.
+pub fn resolve_token(state: &AppState, headers: &HeaderMap) -> Result<Arc<AccessToken>, ApiError> {
+    let token = bearer_token(headers)?;
+    let access = state
+        .store()
+        .oauth
+        .access_token(token)
+        .ok_or_else(invalid_token)?;
+    if access.expires_at <= state.clock().epoch_seconds() {
+        return Err(ApiError::Unauthorized {
+            message: "The access token expired".to_owned(),
+            code: "invalid_token",
+        });
+    }
+    Ok(access)
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::Unauthorized {
+        message: "The access token is invalid".to_owned(),
+        code: "invalid_token",
     }
 }
 

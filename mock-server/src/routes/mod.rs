@@ -1,5 +1,6 @@
 //! One module per resource; [`router`] merges them in one place.
 
+pub mod admin;
 pub mod companies;
 pub mod company_users;
 pub mod oauth;
@@ -19,6 +20,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(companies::routes())
         .merge(company_users::routes(state))
         .merge(project_users::routes(state))
+        .merge(admin::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

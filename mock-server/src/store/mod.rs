@@ -79,6 +79,11 @@ impl Store {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// The id [`Store::next_id`] would hand out next, without taking it.
+    pub fn peek_next_id(&self) -> u64 {
+        self.next_id.load(Ordering::Relaxed)
+    }
+
     /// Adds a company (and indexes its projects).
     pub fn insert_company(&self, company: Company) {
         for project_id in company.read().projects.keys() {

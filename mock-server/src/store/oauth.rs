@@ -107,6 +107,81 @@ pub struct AuthCode {
     pub expires_at: i64,
 }
 
+/// An access token with its secret, as a state snapshot stores it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedAccessToken {
+    /// The bearer string.
+    pub token: String,
+    /// The record.
+    #[serde(flatten)]
+    pub record: AccessToken,
+}
+
+/// A refresh token with its secret.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedRefreshToken {
+    /// The refresh string.
+    pub token: String,
+    /// Whom it speaks for.
+    pub grant: Grant,
+}
+
+/// An authorization code with its secret.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedCode {
+    /// The code.
+    pub code: String,
+    /// The record.
+    #[serde(flatten)]
+    pub record: AuthCode,
+}
+
+/// Every live credential, so a saved state keeps clients logged in across restarts.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Bearer tokens.
+    #[serde(default)]
+    pub access_tokens: Vec<SavedAccessToken>,
+    /// Refresh tokens.
+    #[serde(default)]
+    pub refresh_tokens: Vec<SavedRefreshToken>,
+    /// Authorization codes awaiting exchange.
+    #[serde(default)]
+    pub codes: Vec<SavedCode>,
+}
+
+impl Credentials {
+    /// Whether there is nothing to save.
+    pub fn is_empty(&self) -> bool {
+        self.access_tokens.is_empty() && self.refresh_tokens.is_empty() && self.codes.is_empty()
+    }
+
+    /// The client ids the credentials were issued to, with where each appears.
+    pub fn client_ids(&self) -> impl Iterator<Item = (String, &str)> {
+        let access = self.access_tokens.iter().enumerate().map(|(i, t)| {
+            (
+                format!("access_tokens[{i}].client_id"),
+                t.record.grant.client_id.as_str(),
+            )
+        });
+        let refresh = self.refresh_tokens.iter().enumerate().map(|(i, t)| {
+            (
+                format!("refresh_tokens[{i}].grant.client_id"),
+                t.grant.client_id.as_str(),
+            )
+        });
+        let codes = self.codes.iter().enumerate().map(|(i, c)| {
+            (
+                format!("codes[{i}].grant.client_id"),
+                c.record.grant.client_id.as_str(),
+            )
+        });
+        access.chain(refresh).chain(codes)
+    }
+}
+
 /// Apps and live credentials.
 #[derive(Debug, Default)]
 pub struct OAuthStore {
@@ -193,6 +268,59 @@ impl OAuthStore {
     /// Consumes an authorization code: it can be redeemed exactly once.
     pub fn take_code(&self, code: &str) -> Option<AuthCode> {
         self.codes.remove(code).map(|(_, c)| c)
+    }
+
+    /// Every live credential, sorted so snapshots are stable.
+    pub fn credentials(&self) -> Credentials {
+        let mut credentials = Credentials {
+            access_tokens: self
+                .access_tokens
+                .iter()
+                .map(|e| SavedAccessToken {
+                    token: e.key().clone(),
+                    record: (**e.value()).clone(),
+                })
+                .collect(),
+            refresh_tokens: self
+                .refresh_tokens
+                .iter()
+                .map(|e| SavedRefreshToken {
+                    token: e.key().clone(),
+                    grant: e.value().grant.clone(),
+                })
+                .collect(),
+            codes: self
+                .codes
+                .iter()
+                .map(|e| SavedCode {
+                    code: e.key().clone(),
+                    record: e.value().clone(),
+                })
+                .collect(),
+        };
+        credentials
+            .access_tokens
+            .sort_by(|a, b| a.token.cmp(&b.token));
+        credentials
+            .refresh_tokens
+            .sort_by(|a, b| a.token.cmp(&b.token));
+        credentials.codes.sort_by(|a, b| a.code.cmp(&b.code));
+        credentials
+    }
+
+    /// Puts saved credentials back.
+    pub fn restore(&self, credentials: Credentials) {
+        for saved in credentials.access_tokens {
+            self.access_tokens
+                .insert(saved.token, Arc::new(saved.record));
+        }
+        for saved in credentials.refresh_tokens {
+            self.refresh_tokens
+                .insert(saved.token, RefreshToken { grant: saved.grant });
+        }
+        for saved in credentials.codes {
+            self.codes.insert(saved.code, saved.record);
+        }
     }
 
     /// Revokes an access or refresh token; unknown tokens are ignored (RFC 7009).

@@ -1,0 +1,352 @@
+//! Procore's per-application rate limits: an hourly and a 10-second spike window, rolling.
+//!
+//! Each window keeps counts in fixed sub-buckets (a hundredth of the window or so), so memory
+//! per client is bounded whatever the limit. Counting is conservative: a bucket that overlaps
+//! the window at all counts in full. That may refuse a request a little early, but no span of
+//! the window's length can ever admit more than the limit: the last admission in any such span
+//! saw every earlier one in it. Each client's windows sit behind that client's own mutex, so
+//! check-and-count is one step under any concurrency and clients never contend with each other.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+/// The hourly window's length.
+pub const HOURLY_WINDOW_MS: i64 = 3_600_000;
+/// The spike window's length.
+pub const SPIKE_WINDOW_MS: i64 = 10_000;
+/// Buckets per window: the granularity of the rolling count.
+const BUCKETS_PER_WINDOW: i64 = 100;
+
+/// The configured limits; 0 turns a window off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Requests per rolling hour.
+    pub hourly: u64,
+    /// Requests per rolling 10 seconds.
+    pub spike: u64,
+}
+
+/// What a response reports about the window closest to exhaustion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowStatus {
+    /// `X-Rate-Limit-Limit`.
+    pub limit: u64,
+    /// `X-Rate-Limit-Remaining`.
+    pub remaining: u64,
+    /// `X-Rate-Limit-Reset`: epoch seconds when the window next admits more.
+    pub reset: i64,
+}
+
+/// The answer for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Admitted and counted; report this window.
+    Admitted(Option<WindowStatus>),
+    /// Refused (not counted); retry after this many whole seconds.
+    Throttled {
+        /// The exhausted window.
+        status: WindowStatus,
+        /// `Retry-After`, seconds (at least 1), consistent with `status.reset`.
+        retry_after: u64,
+    },
+}
+
+/// Rate limits for every client, changeable at run time.
+#[derive(Debug)]
+pub struct RateLimiter {
+    hourly: AtomicU64,
+    spike: AtomicU64,
+    clients: DashMap<String, Arc<Mutex<ClientWindows>>>,
+}
+
+#[derive(Debug)]
+struct ClientWindows {
+    hourly: Window,
+    spike: Window,
+}
+
+/// One rolling window: (bucket index, count) for the buckets that saw requests, oldest first.
+#[derive(Debug)]
+struct Window {
+    length_ms: i64,
+    bucket_ms: i64,
+    buckets: VecDeque<(i64, u64)>,
+}
+
+impl Window {
+    fn new(length_ms: i64) -> Self {
+        Self {
+            length_ms,
+            bucket_ms: (length_ms / BUCKETS_PER_WINDOW).max(1),
+            buckets: VecDeque::new(),
+        }
+    }
+
+    /// Drops buckets that no longer overlap the window ending at `now_ms`.
+    fn expire(&mut self, now_ms: i64) {
+        let oldest = (now_ms - self.length_ms).div_euclid(self.bucket_ms);
+        while self
+            .buckets
+            .front()
+            .is_some_and(|(index, _)| *index < oldest)
+        {
+            self.buckets.pop_front();
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|(_, n)| n).sum()
+    }
+
+    fn record(&mut self, now_ms: i64) {
+        let index = now_ms.div_euclid(self.bucket_ms);
+        match self.buckets.back_mut() {
+            Some((last, count)) if *last == index => *count += 1,
+            // A clock moved backwards lands in the newest bucket rather than out of order.
+            Some((last, count)) if *last > index => *count += 1,
+            _ => self.buckets.push_back((index, 1)),
+        }
+    }
+
+    /// When (epoch ms) the count first drops below `limit`, given the buckets held now.
+    fn admits_again_at(&self, limit: u64, now_ms: i64) -> i64 {
+        let mut count = self.count();
+        for (index, n) in &self.buckets {
+            if count < limit {
+                break;
+            }
+            count -= n;
+            // Bucket `index` stops overlapping once the window's start passes its end.
+            let leaves_at = (index + 1) * self.bucket_ms + self.length_ms;
+            if count < limit {
+                return leaves_at.max(now_ms);
+            }
+        }
+        now_ms + self.length_ms
+    }
+
+    fn status(&self, limit: u64, now_ms: i64) -> WindowStatus {
+        let used = self.count();
+        let next_free = match self.buckets.front() {
+            Some((index, _)) => (index + 1) * self.bucket_ms + self.length_ms,
+            None => now_ms + self.length_ms,
+        };
+        let reset_ms = if used >= limit {
+            self.admits_again_at(limit, now_ms)
+        } else {
+            next_free
+        };
+        WindowStatus {
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset: ceil_seconds(reset_ms),
+        }
+    }
+}
+
+fn ceil_seconds(ms: i64) -> i64 {
+    (ms + 999).div_euclid(1000)
+}
+
+impl RateLimiter {
+    /// A limiter with `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            hourly: AtomicU64::new(limits.hourly),
+            spike: AtomicU64::new(limits.spike),
+            clients: DashMap::new(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            hourly: self.hourly.load(Ordering::Relaxed),
+            spike: self.spike.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Changes the limits; counts so far are kept.
+    pub fn set_limits(&self, limits: Limits) {
+        self.hourly.store(limits.hourly, Ordering::Relaxed);
+        self.spike.store(limits.spike, Ordering::Relaxed);
+    }
+
+    /// Forgets every count (a reset of the mock).
+    pub fn clear(&self) {
+        self.clients.clear();
+    }
+
+    /// Admits and counts a request of `client_id` at `now_ms`, or refuses it.
+    pub fn admit(&self, client_id: &str, now_ms: i64) -> Decision {
+        let limits = self.limits();
+        if limits.hourly == 0 && limits.spike == 0 {
+            return Decision::Admitted(None);
+        }
+        let windows = match self.clients.get(client_id) {
+            Some(entry) => Arc::clone(entry.value()),
+            None => Arc::clone(
+                self.clients
+                    .entry(client_id.to_owned())
+                    .or_insert_with(|| {
+                        Arc::new(Mutex::new(ClientWindows {
+                            hourly: Window::new(HOURLY_WINDOW_MS),
+                            spike: Window::new(SPIKE_WINDOW_MS),
+                        }))
+                    })
+                    .value(),
+            ),
+        };
+        let mut windows = windows.lock();
+        let ClientWindows { hourly, spike } = &mut *windows;
+        let mut active: Vec<(&mut Window, u64)> = [(hourly, limits.hourly), (spike, limits.spike)]
+            .into_iter()
+            .filter(|(_, limit)| *limit > 0)
+            .collect();
+        for (window, _) in active.iter_mut() {
+            window.expire(now_ms);
+        }
+        // Refuse on the window that frees up last, so Retry-After is enough for both.
+        let exhausted = active
+            .iter()
+            .filter(|(window, limit)| window.count() >= *limit)
+            .map(|(window, limit)| {
+                (
+                    window.admits_again_at(*limit, now_ms),
+                    window.status(*limit, now_ms),
+                )
+            })
+            .max_by_key(|(at, _)| *at);
+        if let Some((at, status)) = exhausted {
+            let retry_after = u64::try_from(ceil_seconds(at - now_ms)).unwrap_or(0).max(1);
+            let status = WindowStatus {
+                remaining: 0,
+                reset: ceil_seconds(at),
+                ..status
+            };
+            return Decision::Throttled {
+                status,
+                retry_after,
+            };
+        }
+        for (window, _) in active.iter_mut() {
+            window.record(now_ms);
+        }
+        let closest = active
+            .iter()
+            .map(|(window, limit)| window.status(*limit, now_ms))
+            .min_by(|a, b| {
+                // Smallest share of the limit left is closest to exhaustion.
+                (a.remaining as u128 * b.limit as u128)
+                    .cmp(&(b.remaining as u128 * a.limit as u128))
+            });
+        Decision::Admitted(closest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(hourly: u64, spike: u64) -> RateLimiter {
+        RateLimiter::new(Limits { hourly, spike })
+    }
+
+    #[test]
+    fn the_spike_window_admits_its_limit_then_throttles_until_it_rolls() {
+        let limiter = limiter(0, 3);
+        let t0 = 1_000_000;
+        for i in 0..3 {
+            assert!(matches!(
+                limiter.admit("a", t0 + i),
+                Decision::Admitted(Some(_))
+            ));
+        }
+        let Decision::Throttled {
+            status,
+            retry_after,
+        } = limiter.admit("a", t0 + 5)
+        else {
+            panic!("the fourth request in 10 s must be throttled");
+        };
+        assert_eq!(status.remaining, 0);
+        assert_eq!(
+            retry_after, 11,
+            "the first bucket leaves 10 s after its end"
+        );
+        assert_eq!(status.reset, (t0 + 5) / 1000 + 11);
+        assert!(matches!(
+            limiter.admit("a", t0 + 10_099),
+            Decision::Throttled { .. }
+        ));
+        assert!(matches!(
+            limiter.admit("a", t0 + 10_100),
+            Decision::Admitted(_)
+        ));
+        assert!(
+            matches!(limiter.admit("b", t0 + 6), Decision::Admitted(_)),
+            "clients are independent"
+        );
+    }
+
+    #[test]
+    fn no_span_of_the_window_ever_admits_more_than_the_limit() {
+        let limiter = limiter(0, 7);
+        let mut admitted = Vec::new();
+        let mut t = 0;
+        for step in 0..5_000i64 {
+            t += (step * 7919) % 450;
+            if let Decision::Admitted(_) = limiter.admit("a", t) {
+                admitted.push(t);
+            }
+        }
+        assert!(admitted.len() > 100, "the test exercised the window");
+        for (i, start) in admitted.iter().enumerate() {
+            let inside = admitted[i..]
+                .iter()
+                .take_while(|&&at| at - start <= SPIKE_WINDOW_MS)
+                .count();
+            assert!(inside <= 7, "{inside} admitted within 10 s from {start}");
+        }
+    }
+
+    #[test]
+    fn headers_report_the_window_closest_to_exhaustion() {
+        let spiky = limiter(100, 5);
+        let Decision::Admitted(Some(status)) = spiky.admit("a", 0) else {
+            panic!("admitted");
+        };
+        assert_eq!((status.limit, status.remaining), (5, 4));
+        let hourly = limiter(2, 50);
+        let Decision::Admitted(Some(status)) = hourly.admit("a", 0) else {
+            panic!("admitted");
+        };
+        assert_eq!((status.limit, status.remaining), (2, 1));
+    }
+
+    #[test]
+    fn memory_stays_bounded_whatever_the_limit() {
+        let limiter = limiter(1_000_000_000, 0);
+        for t in 0..200_000 {
+            limiter.admit("a", t * 100);
+        }
+        let windows = limiter.clients.get("a").unwrap();
+        assert!(windows.lock().hourly.buckets.len() <= BUCKETS_PER_WINDOW as usize + 1);
+    }
+
+    #[test]
+    fn a_frozen_clock_gives_a_sane_retry_after() {
+        let limiter = limiter(2, 0);
+        limiter.admit("a", 5_000);
+        limiter.admit("a", 5_000);
+        let Decision::Throttled { retry_after, .. } = limiter.admit("a", 5_000) else {
+            panic!("throttled");
+        };
+        assert!(retry_after <= 3_600 + 36, "{retry_after}");
+    }
+}
