@@ -4,6 +4,8 @@
 //!    same JSON body, side by side in one run on loopback. Load comes from `wrk` when it is on
 //!    PATH (`apt-get install wrk`), else from a built-in reqwest load generator (which spends
 //!    CPU on the same two cores, so it understates both servers alike).
+//!    The same request with the control plane's rate limiter and journal on (limit set high
+//!    enough never to refuse) and off, to show what they cost.
 //! 2. A page of 10,000 users: the time of `GET ...?per_page=10000` against the time of
 //!    serializing those 10,000 users alone.
 //!
@@ -20,7 +22,11 @@ use bytes::Bytes;
 use procore_mock::fixtures::Fixture;
 use procore_mock::store::User;
 use procore_mock::views::{CompanyUserView, UserShape};
-use procore_mock::{MockServer, Profile};
+use procore_mock::{Config, MockServer, Profile};
+
+/// The same allocator as the shipped binary, so the figures describe what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const COMPANY: u64 = 8001;
 const SHOW_PATH: &str = "/rest/v1.0/companies/8001/users/5101";
@@ -57,10 +63,22 @@ async fn token(base: &str) -> String {
 }
 
 async fn show_user_against_bare_axum() {
-    let mock = MockServer::start();
-    let token = token(mock.url()).await;
+    let control_on = Config {
+        rate_limit_hourly: u64::MAX / 2,
+        rate_limit_spike: u64::MAX / 2,
+        ..Config::default()
+    };
+    let control_off = Config {
+        rate_limit_hourly: 0,
+        rate_limit_spike: 0,
+        journal_size: 0,
+        ..Config::default()
+    };
+    let mock = MockServer::builder().config(control_on).start();
+    let bare_mock = MockServer::builder().config(control_off).start();
+    let on_token = token(mock.url()).await;
     let headers = [
-        ("Authorization".to_owned(), format!("Bearer {token}")),
+        ("Authorization".to_owned(), format!("Bearer {on_token}")),
         ("Procore-Company-Id".to_owned(), COMPANY.to_string()),
     ];
     let body = reqwest::Client::new()
@@ -83,11 +101,22 @@ async fn show_user_against_bare_axum() {
     println!("show company user ({} bytes), {CONNECTIONS} connections, {LOAD_SECONDS} s each, load from {generator}", body.len());
     let bare_rps = load(&format!("http://{bare}{SHOW_PATH}"), &headers).await;
     let mock_rps = load(&format!("{}{SHOW_PATH}", mock.url()), &headers).await;
-    println!("  bare axum handler : {bare_rps:>10.0} req/s");
-    println!("  procore-mock      : {mock_rps:>10.0} req/s");
+    let off_token = token(bare_mock.url()).await;
+    let off_headers = [
+        ("Authorization".to_owned(), format!("Bearer {off_token}")),
+        ("Procore-Company-Id".to_owned(), COMPANY.to_string()),
+    ];
+    let off_rps = load(&format!("{}{SHOW_PATH}", bare_mock.url()), &off_headers).await;
+    println!("  bare axum handler                 : {bare_rps:>10.0} req/s");
+    println!("  procore-mock, limiter+journal on  : {mock_rps:>10.0} req/s");
+    println!("  procore-mock, limiter+journal off : {off_rps:>10.0} req/s");
     println!(
-        "  ratio             : {:>10.2}x (target >= 0.75x, aim 0.9x)",
+        "  mock (on) / bare                  : {:>10.2}x (target >= 0.75x, aim 0.9x)",
         mock_rps / bare_rps
+    );
+    println!(
+        "  cost of limiter+journal           : {:>10.1}% (target < 10%)",
+        (1.0 - mock_rps / off_rps) * 100.0
     );
 }
 
@@ -197,7 +226,14 @@ async fn page_of_ten_thousand() {
     }
     let (serialize, bytes) = serialize_alone(&fixture, ROUNDS);
 
-    let mock = MockServer::builder().fixture(fixture).start();
+    let unlimited = Config {
+        rate_limit_hourly: 0,
+        ..Config::default()
+    };
+    let mock = MockServer::builder()
+        .fixture(fixture)
+        .config(unlimited)
+        .start();
     let token = token(mock.url()).await;
     let client = reqwest::Client::new();
     let url = format!(

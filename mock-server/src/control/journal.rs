@@ -1,20 +1,67 @@
 //! The request journal: what clients sent and what they were answered, for tests to inspect.
 //!
 //! A fixed ring of slots written without a lock: each request takes the next sequence number
-//! from an atomic counter and swaps its entry into slot `number % capacity`, so recording never
-//! makes requests wait on each other and memory is bounded by the capacity.
+//! from an atomic counter and swaps its record into slot `number % capacity`, so recording never
+//! makes requests wait on each other and memory is bounded by the capacity. Records keep the
+//! request's own (reference-counted) parts; turning them into readable JSON, with credentials
+//! redacted, happens only when someone reads the journal, not on the request path.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
+use bytes::Bytes;
+use chrono::{SecondsFormat, TimeZone, Utc};
 use serde::Serialize;
 
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
 
-/// One request and its answer.
+/// The response headers an audit of rate-limit manners needs.
+pub const RATE_HEADERS: [&str; 4] = [
+    "x-rate-limit-limit",
+    "x-rate-limit-remaining",
+    "x-rate-limit-reset",
+    "retry-after",
+];
+
+/// Parameters whose values are credentials, hidden when bodies are shown.
+const SECRET_PARAMETERS: [&str; 5] = [
+    "client_secret",
+    "refresh_token",
+    "code",
+    "token",
+    "access_token",
+];
+
+/// One request and its answer, as recorded on the request path.
+#[derive(Clone, Debug)]
+pub struct JournalRecord {
+    /// Arrival time, epoch milliseconds on the mock clock.
+    pub at_ms: i64,
+    /// HTTP method.
+    pub method: Method,
+    /// Path and query.
+    pub uri: Uri,
+    /// The OAuth client of the bearer token, when it was valid.
+    pub client_id: Option<Arc<str>>,
+    /// Status answered.
+    pub status: u16,
+    /// Time spent answering, microseconds (real time).
+    pub duration_us: u64,
+    /// Request headers as sent (redacted when read).
+    pub request_headers: HeaderMap,
+    /// The first [`BODY_LIMIT`] bytes of the body.
+    pub body: Bytes,
+    /// Whether the body was longer.
+    pub body_truncated: bool,
+    /// The [`RATE_HEADERS`] answered, in that order.
+    pub rate_headers: [Option<HeaderValue>; 4],
+}
+
+/// A journal entry as `GET /__admin/requests` shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct JournalEntry {
     /// Sequence number, increasing for the server's life.
@@ -35,18 +82,89 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// Request headers; `Authorization` is redacted.
     pub request_headers: BTreeMap<String, String>,
-    /// Request body as text, cut at [`BODY_LIMIT`] bytes.
+    /// Request body as text (OAuth secrets redacted), cut at [`BODY_LIMIT`] bytes.
     pub body: Option<String>,
     /// Whether `body` was cut.
     pub body_truncated: bool,
-    /// The rate-limit headers (`X-Rate-Limit-*`, `Retry-After`) answered, for auditing clients.
+    /// The rate-limit headers (`X-Rate-Limit-*`, `Retry-After`) answered.
     pub response_headers: BTreeMap<String, String>,
 }
 
-/// A bounded, lock-free ring of the most recent entries.
+impl JournalRecord {
+    fn entry(&self, id: u64) -> JournalEntry {
+        let time = Utc
+            .timestamp_millis_opt(self.at_ms)
+            .single()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+            .unwrap_or_default();
+        JournalEntry {
+            id,
+            time,
+            method: self.method.to_string(),
+            path: self.uri.path().to_owned(),
+            query: self.uri.query().map(str::to_owned),
+            client_id: self.client_id.as_deref().map(str::to_owned),
+            status: self.status,
+            duration_ms: self.duration_us as f64 / 1000.0,
+            request_headers: redacted_headers(&self.request_headers),
+            body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
+            body_truncated: self.body_truncated,
+            response_headers: RATE_HEADERS
+                .iter()
+                .zip(&self.rate_headers)
+                .filter_map(|(name, value)| {
+                    Some((
+                        (*name).to_owned(),
+                        value.as_ref()?.to_str().ok()?.to_owned(),
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Request headers for reading, with credentials hidden.
+fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == header::AUTHORIZATION {
+                let scheme = value.to_str().unwrap_or("").split(' ').next().unwrap_or("");
+                format!("{scheme} [redacted]")
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+/// A request body for reading, with OAuth secrets hidden in form and JSON bodies.
+fn redacted_body(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(&text) {
+        for name in SECRET_PARAMETERS {
+            if let Some(value) = fields.get_mut(name) {
+                *value = serde_json::Value::String("[redacted]".to_owned());
+            }
+        }
+        return serde_json::Value::Object(fields).to_string();
+    }
+    if text.contains('=') && !text.contains('\n') {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in form_urlencoded::parse(text.as_bytes()) {
+            let secret = SECRET_PARAMETERS.contains(&key.as_ref());
+            form.append_pair(&key, if secret { "[redacted]" } else { &value });
+        }
+        return form.finish();
+    }
+    text.into_owned()
+}
+
+/// A bounded, lock-free ring of the most recent records.
 #[derive(Debug)]
 pub struct Journal {
-    slots: Box<[ArcSwapOption<JournalEntry>]>,
+    slots: Box<[ArcSwapOption<(u64, JournalRecord)>]>,
     next: AtomicU64,
 }
 
@@ -59,20 +177,19 @@ impl Journal {
         }
     }
 
-    /// Whether entries are kept at all.
+    /// Whether records are kept at all.
     pub fn is_enabled(&self) -> bool {
         !self.slots.is_empty()
     }
 
-    /// Records an entry, giving it the next id (the `id` passed in is replaced).
-    pub fn record(&self, mut entry: JournalEntry) {
+    /// Records a request with the next id.
+    pub fn record(&self, record: JournalRecord) {
         if self.slots.is_empty() {
             return;
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        entry.id = id;
         let slot = (id % self.slots.len() as u64) as usize;
-        self.slots[slot].store(Some(Arc::new(entry)));
+        self.slots[slot].store(Some(Arc::new((id, record))));
     }
 
     /// Entries oldest first, filtered by method and path, the most recent `limit` of them.
@@ -81,23 +198,20 @@ impl Journal {
         method: Option<&str>,
         path: Option<&str>,
         limit: Option<usize>,
-    ) -> Vec<Arc<JournalEntry>> {
-        let mut entries: Vec<Arc<JournalEntry>> = self
+    ) -> Vec<JournalEntry> {
+        let mut records: Vec<Arc<(u64, JournalRecord)>> = self
             .slots
             .iter()
             .filter_map(|slot| slot.load_full())
-            .filter(|e| method.is_none_or(|m| e.method.eq_ignore_ascii_case(m)))
-            .filter(|e| path.is_none_or(|p| e.path == p))
+            .filter(|r| method.is_none_or(|m| r.1.method.as_str().eq_ignore_ascii_case(m)))
+            .filter(|r| path.is_none_or(|p| r.1.uri.path() == p))
             .collect();
-        entries.sort_by_key(|e| e.id);
-        if let Some(limit) = limit {
-            let skip = entries.len().saturating_sub(limit);
-            entries.drain(..skip);
-        }
-        entries
+        records.sort_by_key(|r| r.0);
+        let skip = limit.map_or(0, |limit| records.len().saturating_sub(limit));
+        records[skip..].iter().map(|r| r.1.entry(r.0)).collect()
     }
 
-    /// Forgets every entry.
+    /// Forgets every record.
     pub fn clear(&self) {
         for slot in self.slots.iter() {
             slot.store(None);
@@ -109,20 +223,18 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(path: &str) -> JournalEntry {
-        JournalEntry {
-            id: 0,
-            time: String::new(),
-            method: "GET".to_owned(),
-            path: path.to_owned(),
-            query: None,
+    fn record(path: &str) -> JournalRecord {
+        JournalRecord {
+            at_ms: 0,
+            method: Method::GET,
+            uri: path.parse().unwrap(),
             client_id: None,
             status: 200,
-            duration_ms: 0.0,
-            request_headers: BTreeMap::new(),
-            body: None,
+            duration_us: 0,
+            request_headers: HeaderMap::new(),
+            body: Bytes::new(),
             body_truncated: false,
-            response_headers: BTreeMap::new(),
+            rate_headers: Default::default(),
         }
     }
 
@@ -130,7 +242,7 @@ mod tests {
     fn the_ring_keeps_only_the_most_recent_entries_in_order() {
         let journal = Journal::new(3);
         for i in 0..10 {
-            journal.record(entry(&format!("/{i}")));
+            journal.record(record(&format!("/{i}")));
         }
         let paths: Vec<String> = journal
             .entries(None, None, None)
@@ -142,5 +254,17 @@ mod tests {
         assert_eq!(journal.entries(None, Some("/8"), None).len(), 1);
         journal.clear();
         assert!(journal.entries(None, None, None).is_empty());
+    }
+
+    #[test]
+    fn secrets_in_form_and_json_bodies_are_redacted() {
+        assert_eq!(
+            redacted_body(b"grant_type=client_credentials&client_secret=s3cret"),
+            "grant_type=client_credentials&client_secret=%5Bredacted%5D"
+        );
+        assert_eq!(
+            redacted_body(br#"{"refresh_token":"r","x":1}"#),
+            r#"{"refresh_token":"[redacted]","x":1}"#
+        );
     }
 }

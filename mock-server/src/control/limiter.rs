@@ -76,6 +76,8 @@ struct Window {
     length_ms: i64,
     bucket_ms: i64,
     buckets: VecDeque<(i64, u64)>,
+    /// Sum of the bucket counts, kept in step so reading it costs nothing.
+    total: u64,
 }
 
 impl Window {
@@ -84,26 +86,28 @@ impl Window {
             length_ms,
             bucket_ms: (length_ms / BUCKETS_PER_WINDOW).max(1),
             buckets: VecDeque::new(),
+            total: 0,
         }
     }
 
     /// Drops buckets that no longer overlap the window ending at `now_ms`.
     fn expire(&mut self, now_ms: i64) {
         let oldest = (now_ms - self.length_ms).div_euclid(self.bucket_ms);
-        while self
-            .buckets
-            .front()
-            .is_some_and(|(index, _)| *index < oldest)
-        {
+        while let Some(&(index, count)) = self.buckets.front() {
+            if index >= oldest {
+                break;
+            }
             self.buckets.pop_front();
+            self.total -= count;
         }
     }
 
     fn count(&self) -> u64 {
-        self.buckets.iter().map(|(_, n)| n).sum()
+        self.total
     }
 
     fn record(&mut self, now_ms: i64) {
+        self.total += 1;
         let index = now_ms.div_euclid(self.bucket_ms);
         match self.buckets.back_mut() {
             Some((last, count)) if *last == index => *count += 1,
@@ -204,16 +208,21 @@ impl RateLimiter {
         };
         let mut windows = windows.lock();
         let ClientWindows { hourly, spike } = &mut *windows;
-        let mut active: Vec<(&mut Window, u64)> = [(hourly, limits.hourly), (spike, limits.spike)]
-            .into_iter()
-            .filter(|(_, limit)| *limit > 0)
-            .collect();
-        for (window, _) in active.iter_mut() {
+        // At most two windows: a fixed array keeps the hot path free of allocations.
+        let mut active: [Option<(&mut Window, u64)>; 2] = [None, None];
+        if limits.hourly > 0 {
+            active[0] = Some((hourly, limits.hourly));
+        }
+        if limits.spike > 0 {
+            active[1] = Some((spike, limits.spike));
+        }
+        for (window, _) in active.iter_mut().flatten() {
             window.expire(now_ms);
         }
         // Refuse on the window that frees up last, so Retry-After is enough for both.
         let exhausted = active
             .iter()
+            .flatten()
             .filter(|(window, limit)| window.count() >= *limit)
             .map(|(window, limit)| {
                 (
@@ -234,11 +243,12 @@ impl RateLimiter {
                 retry_after,
             };
         }
-        for (window, _) in active.iter_mut() {
+        for (window, _) in active.iter_mut().flatten() {
             window.record(now_ms);
         }
         let closest = active
             .iter()
+            .flatten()
             .map(|(window, limit)| window.status(*limit, now_ms))
             .min_by(|a, b| {
                 // Smallest share of the limit left is closest to exhaustion.

@@ -15,10 +15,11 @@ pub mod journal;
 pub mod limiter;
 pub mod persistence;
 
-use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -30,7 +31,7 @@ use crate::error::ApiError;
 use crate::http::auth::{self, ResolvedToken};
 use crate::state::AppState;
 use faults::Faults;
-use journal::{Journal, JournalEntry, BODY_LIMIT};
+use journal::{Journal, JournalRecord, BODY_LIMIT, RATE_HEADERS};
 use limiter::{Decision, Limits, RateLimiter, WindowStatus};
 
 /// The admin API's path prefix; the control plane leaves these requests alone.
@@ -45,6 +46,8 @@ pub struct Control {
     pub faults: Faults,
     /// Recent requests.
     pub journal: Journal,
+    /// The `Date` header of the current mock second, formatted once per second.
+    date: DateCache,
 }
 
 impl Control {
@@ -54,6 +57,7 @@ impl Control {
             limiter: RateLimiter::new(limits),
             faults: Faults::default(),
             journal: Journal::new(journal_size),
+            date: DateCache::default(),
         }
     }
 
@@ -65,6 +69,29 @@ impl Control {
     }
 }
 
+#[derive(Debug, Default)]
+struct DateCache {
+    second: AtomicI64,
+    value: ArcSwapOption<HeaderValue>,
+}
+
+impl DateCache {
+    /// An HTTP date (`Tue, 24 Nov 2026 09:44:45 GMT`) for the clock's current second.
+    fn header(&self, clock: &Clock) -> Option<HeaderValue> {
+        let second = clock.epoch_seconds();
+        if self.second.load(Ordering::Acquire) == second {
+            if let Some(value) = self.value.load_full() {
+                return Some((*value).clone());
+            }
+        }
+        let text = clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let value = HeaderValue::from_str(&text).ok()?;
+        self.value.store(Some(Arc::new(value.clone())));
+        self.second.store(second, Ordering::Release);
+        Some(value)
+    }
+}
+
 /// Middleware applying the control plane (see the module docs).
 pub async fn api_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = if request.uri().path().starts_with(ADMIN_PREFIX) {
@@ -72,7 +99,7 @@ pub async fn api_layer(State(state): State<AppState>, request: Request, next: Ne
     } else {
         control_request(&state, request, next).await
     };
-    if let Ok(date) = HeaderValue::from_str(&http_date(state.clock())) {
+    if let Some(date) = state.control().date.header(state.clock()) {
         response.headers_mut().insert(header::DATE, date);
     }
     response
@@ -88,24 +115,17 @@ async fn control_request(state: &AppState, request: Request, next: Next) -> Resp
         Ok(bytes) => bytes,
         Err(_) => return ApiError::PayloadTooLarge { limit }.into_response(),
     };
-    let pending = control.journal.is_enabled().then(|| JournalEntry {
-        id: 0,
-        time: state
-            .clock()
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        client_id: token.as_ref().map(|t| t.grant.client_id.clone()),
-        status: 0,
-        duration_ms: 0.0,
-        request_headers: redacted_headers(&parts.headers),
-        body: (!bytes.is_empty())
-            .then(|| String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]).into_owned()),
-        body_truncated: bytes.len() > BODY_LIMIT,
-        response_headers: BTreeMap::new(),
+    let at_ms = state.clock().now_ms();
+    // Reference-counted clones: the readable entry is built only when the journal is read.
+    let journaled = control.journal.is_enabled().then(|| {
+        (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+            bytes.slice(..bytes.len().min(BODY_LIMIT)),
+        )
     });
+    let body_len = bytes.len();
 
     let response = 'answer: {
         if let Some(action) = control
@@ -149,11 +169,22 @@ async fn control_request(state: &AppState, request: Request, next: Next) -> Resp
         response
     };
 
-    if let Some(mut entry) = pending {
-        entry.status = response.status().as_u16();
-        entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        entry.response_headers = rate_limit_headers(response.headers());
-        control.journal.record(entry);
+    if let Some((method, uri, request_headers, body)) = journaled {
+        let headers = response.headers();
+        control.journal.record(JournalRecord {
+            at_ms,
+            method,
+            uri,
+            client_id: token
+                .as_ref()
+                .map(|t| Arc::from(t.grant.client_id.as_str())),
+            status: response.status().as_u16(),
+            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            request_headers,
+            body,
+            body_truncated: body_len > BODY_LIMIT,
+            rate_headers: RATE_HEADERS.map(|name| headers.get(name).cloned()),
+        });
     }
     response
 }
@@ -183,43 +214,4 @@ fn rate_headers(headers: &mut HeaderMap, status: WindowStatus) {
         HeaderName::from_static("x-rate-limit-reset"),
         HeaderValue::from(status.reset),
     );
-}
-
-/// Request headers for the journal, with credentials hidden.
-fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if name == header::AUTHORIZATION {
-                let scheme = value.to_str().unwrap_or("").split(' ').next().unwrap_or("");
-                format!("{scheme} [redacted]")
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect()
-}
-
-/// The headers an audit of rate-limit manners needs.
-fn rate_limit_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    [
-        "x-rate-limit-limit",
-        "x-rate-limit-remaining",
-        "x-rate-limit-reset",
-        "retry-after",
-    ]
-    .into_iter()
-    .filter_map(|name| {
-        Some((
-            name.to_owned(),
-            headers.get(name)?.to_str().ok()?.to_owned(),
-        ))
-    })
-    .collect()
-}
-
-/// An HTTP date (`Tue, 24 Nov 2026 09:44:45 GMT`) on the mock clock.
-fn http_date(clock: &Clock) -> String {
-    clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }

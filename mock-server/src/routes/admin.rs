@@ -254,8 +254,6 @@ async fn requests(State(state): State<AppState>, url: RequestUrl) -> Result<Resp
         .control()
         .journal
         .entries(url.get("method"), url.get("path"), limit);
-    let entries: Vec<&crate::control::journal::JournalEntry> =
-        entries.iter().map(|e| &**e).collect();
     Ok(json(StatusCode::OK, &entries))
 }
 

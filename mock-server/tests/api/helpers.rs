@@ -60,6 +60,11 @@ impl TestApp {
         Self::start(MockServer::builder().fixture(fixture).start()).await
     }
 
+    /// A test app around an already started server.
+    pub async fn start_server(server: MockServer) -> Self {
+        Self::start(server).await
+    }
+
     async fn start(server: MockServer) -> Self {
         let client = reqwest::Client::new();
         let mut app = Self {

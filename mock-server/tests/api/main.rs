@@ -4,6 +4,7 @@ mod helpers;
 
 mod company_users;
 mod concurrency;
+mod control_plane;
 mod errors;
 mod fixtures;
 mod oauth;

@@ -107,3 +107,75 @@ fn an_invalid_fixture_file_is_refused_at_start_naming_the_path() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_state_file_survives_sigterm_and_a_restart() {
+    let dir = std::env::temp_dir().join(format!("procore-mock-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let file_arg = file.to_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+
+    let (mut child, url) = start(&["--state-file", &file_arg], &[]);
+    let token: serde_json::Value = client
+        .post(format!("{url}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ADMIN_APP.0),
+            ("client_secret", ADMIN_APP.1),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let created: serde_json::Value = client
+        .post(format!("{url}/rest/v1.0/companies/{COMPANY}/users"))
+        .bearer_auth(&token)
+        .header("Procore-Company-Id", COMPANY.to_string())
+        .json(&serde_json::json!({"user": {"last_name": "Persisted", "email_address": "persisted@x.example"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let saved = client
+        .post(format!("{url}/__admin/state/save"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    assert!(file.exists());
+    assert!(terminate(&mut child).success());
+
+    let (mut child, url) = start(&["--state-file", &file_arg], &[]);
+    let response = client
+        .get(format!(
+            "{url}/rest/v1.0/companies/{COMPANY}/users/{}",
+            created["id"]
+        ))
+        .bearer_auth(&token)
+        .header("Procore-Company-Id", COMPANY.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the user and the token survived the restart"
+    );
+    assert!(terminate(&mut child).success());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        [std::ffi::OsString::from("state.json")],
+        "no temporary files are left"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
