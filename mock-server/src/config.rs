@@ -56,6 +56,10 @@ pub struct Config {
     #[arg(long, env = "PROCORE_MOCK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
+    /// Largest avatar image in bytes (v1.3 multipart updates); larger ones get 413.
+    #[arg(long, env = "PROCORE_MOCK_MAX_AVATAR_BYTES", default_value_t = DEFAULT_MAX_AVATAR_BYTES)]
+    pub max_avatar_bytes: usize,
+
     /// Requests per rolling hour per OAuth application; 0 turns the hourly window off.
     #[arg(long, env = "PROCORE_MOCK_RATE_LIMIT_HOURLY", default_value_t = DEFAULT_HOURLY_LIMIT)]
     pub rate_limit_hourly: u64,
@@ -83,8 +87,10 @@ pub const DEFAULT_HOURLY_LIMIT: u64 = 3600;
 /// Journal entries kept by default.
 pub const DEFAULT_JOURNAL_SIZE: usize = 10_000;
 
-/// One mebibyte: far above any user payload, small enough to refuse floods.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Four mebibytes: room for an avatar upload, small enough to refuse floods.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Largest avatar image accepted by default.
+pub const DEFAULT_MAX_AVATAR_BYTES: usize = 2 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -94,6 +100,7 @@ impl Default for Config {
             fixtures: None,
             profile: Profile::Documented,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_avatar_bytes: DEFAULT_MAX_AVATAR_BYTES,
             rate_limit_hourly: DEFAULT_HOURLY_LIMIT,
             rate_limit_spike: 0,
             journal_size: DEFAULT_JOURNAL_SIZE,

@@ -19,6 +19,8 @@ pub enum UserShape {
     /// Show, create and update responses: template ids, plus `add_to_new_projects` and
     /// `is_insurance_manager`.
     Detail,
+    /// v1.3 `view=extended` list items: the list shape plus the detail fields.
+    Extended,
 }
 
 /// A company user as the directory endpoints return it.
@@ -69,29 +71,27 @@ impl Serialize for CompanyUserView<'_> {
         map.serialize_entry("updated_at", &Timestamp(&user.updated_at))?;
         map.serialize_entry("last_login_at", &user.last_login_at.as_ref().map(Timestamp))?;
         let template = |id: Option<u64>| id.and_then(|id| self.directory.templates.get(&id));
-        match self.shape {
-            UserShape::List => {
-                map.serialize_entry(
-                    "permission_template",
-                    &template(user.default_permission_template_id).map(TemplateRef),
-                )?;
-                map.serialize_entry(
-                    "company_permission_template",
-                    &template(user.company_permission_template_id).map(TemplateRef),
-                )?;
-            }
-            UserShape::Detail => {
-                map.serialize_entry(
-                    "default_permission_template_id",
-                    &user.default_permission_template_id,
-                )?;
-                map.serialize_entry(
-                    "company_permission_template_id",
-                    &user.company_permission_template_id,
-                )?;
-                map.serialize_entry("add_to_new_projects", &user.add_to_new_projects)?;
-                map.serialize_entry("is_insurance_manager", &user.is_insurance_manager)?;
-            }
+        if matches!(self.shape, UserShape::List | UserShape::Extended) {
+            map.serialize_entry(
+                "permission_template",
+                &template(user.default_permission_template_id).map(TemplateRef),
+            )?;
+            map.serialize_entry(
+                "company_permission_template",
+                &template(user.company_permission_template_id).map(TemplateRef),
+            )?;
+        }
+        if matches!(self.shape, UserShape::Detail | UserShape::Extended) {
+            map.serialize_entry(
+                "default_permission_template_id",
+                &user.default_permission_template_id,
+            )?;
+            map.serialize_entry(
+                "company_permission_template_id",
+                &user.company_permission_template_id,
+            )?;
+            map.serialize_entry("add_to_new_projects", &user.add_to_new_projects)?;
+            map.serialize_entry("is_insurance_manager", &user.is_insurance_manager)?;
         }
         map.serialize_entry("vendor", &vendor_ref(self.directory, user.vendor_id))?;
         map.end()

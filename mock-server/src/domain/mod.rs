@@ -8,5 +8,6 @@
 
 pub mod changes;
 pub mod company_users;
+pub mod filters;
 pub mod project_users;
 pub mod validation;

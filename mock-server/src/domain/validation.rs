@@ -17,6 +17,56 @@ pub fn looks_like_email(email: &str) -> bool {
         && !email.chars().any(char::is_whitespace)
 }
 
+/// ISO-3166 checks of v1.3 updates: `country_code` an alpha-2 code, `state_code` a subdivision
+/// of that country (given as `CO` or `US-CO`). Returns every problem by field (422).
+pub fn validate_location(country_code: Option<&str>, state_code: Option<&str>) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let country = country_code.map(str::trim).filter(|c| !c.is_empty());
+    if let Some(country) = country {
+        if country.len() != 2 || rust_iso3166::from_alpha2(&country.to_ascii_uppercase()).is_none()
+        {
+            errors.insert(
+                "country_code".to_owned(),
+                vec![format!(
+                    "`{country}` is not an ISO-3166 alpha-2 country code"
+                )],
+            );
+        }
+    }
+    if let Some(state) = state_code.map(str::trim).filter(|s| !s.is_empty()) {
+        match country {
+            None => {
+                errors.insert(
+                    "state_code".to_owned(),
+                    vec!["needs a country_code to be checked against".to_owned()],
+                );
+            }
+            Some(country) if !errors.contains_key("country_code") => {
+                let country = country.to_ascii_uppercase();
+                let state = state.to_ascii_uppercase();
+                let code = if state.contains('-') {
+                    state.clone()
+                } else {
+                    format!("{country}-{state}")
+                };
+                let known = rust_iso3166::iso3166_2::from_code(&code).is_some_and(|subdivision| {
+                    code.starts_with(&format!("{country}-")) && subdivision.code == code
+                });
+                if !known {
+                    errors.insert(
+                        "state_code".to_owned(),
+                        vec![format!(
+                            "`{state}` is not an ISO-3166-2 subdivision of {country}"
+                        )],
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    errors
+}
+
 /// Checks a user record against the company's data; returns every problem by field (422).
 pub fn validate_user(user: &User, directory: &Directory) -> FieldErrors {
     let mut errors = FieldErrors::new();
@@ -68,6 +118,19 @@ pub fn validate_user(user: &User, directory: &Directory) -> FieldErrors {
 #[cfg(test)]
 mod tests {
     use super::looks_like_email;
+
+    #[test]
+    fn locations_are_checked_against_iso_3166() {
+        use super::validate_location;
+        assert!(validate_location(Some("US"), Some("CO")).is_empty());
+        assert!(validate_location(Some("us"), Some("US-co")).is_empty());
+        assert!(validate_location(Some("CA"), Some("ON")).is_empty());
+        assert!(validate_location(Some("XX"), None).contains_key("country_code"));
+        assert!(validate_location(Some("USA"), None).contains_key("country_code"));
+        assert!(validate_location(Some("US"), Some("ON")).contains_key("state_code"));
+        assert!(validate_location(Some("CA"), Some("US-CO")).contains_key("state_code"));
+        assert!(validate_location(None, Some("CO")).contains_key("state_code"));
+    }
 
     #[test]
     fn email_shapes() {

@@ -5,6 +5,7 @@ pub mod companies;
 pub mod company_users;
 pub mod oauth;
 pub mod project_users;
+pub mod vendors;
 
 use axum::http::{Method, Uri};
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(companies::routes())
         .merge(company_users::routes(state))
         .merge(project_users::routes(state))
+        .merge(vendors::routes())
         .merge(admin::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -8,6 +8,7 @@ use axum::Router;
 use serde_json::{Map, Value};
 
 use crate::domain::changes::{parse_bool, parse_id, UserChanges};
+use crate::domain::filters::MemberQuery;
 use crate::domain::project_users;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
@@ -51,24 +52,29 @@ async fn list(
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let page = PageRequest::from_url(&url)?;
+    let query = MemberQuery::parse(&url)?;
     let directory = company.read();
     let project = directory
         .projects
         .get(&project_id)
         .ok_or_else(|| ApiError::not_found("Project", project_id))?;
-    let total = project.members.len();
-    let items = project
-        .members
-        .values()
+    let matching = || {
+        project.members.values().filter_map(|membership| {
+            let user = directory.user(membership.user_id)?;
+            query
+                .matches(user, membership, &directory)
+                .then_some((user, membership))
+        })
+    };
+    let total = matching().count();
+    let items = matching()
         .skip(page.offset())
         .take(page.per_page)
-        .filter_map(|membership| {
-            Some(ProjectUserView {
-                user: directory.user(membership.user_id)?,
-                membership,
-                directory: &directory,
-                profile: state.profile(),
-            })
+        .map(|(user, membership)| ProjectUserView {
+            user,
+            membership,
+            directory: &directory,
+            profile: state.profile(),
         });
     Ok(page_response(items, total, page, &url, state.profile()))
 }

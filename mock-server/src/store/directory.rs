@@ -115,6 +115,17 @@ pub struct Project {
     pub members: BTreeMap<u64, Membership>,
 }
 
+/// An uploaded avatar image, kept in memory with the company it belongs to.
+#[derive(Clone, Debug)]
+pub struct Avatar {
+    /// The content type the client sent.
+    pub content_type: String,
+    /// The image, byte for byte.
+    pub bytes: bytes::Bytes,
+    /// Changes with every upload, so each upload gets a URL of its own.
+    pub version: u64,
+}
+
 /// The mutable contents of one company.
 #[derive(Debug, Default)]
 pub struct Directory {
@@ -129,6 +140,8 @@ pub struct Directory {
     pub templates: BTreeMap<u64, PermissionTemplate>,
     /// Projects by id.
     pub projects: BTreeMap<u64, Project>,
+    /// Uploaded avatars by user id (not part of fixtures or saved states).
+    pub avatars: HashMap<u64, Avatar>,
 }
 
 /// Why a user record could not be stored.
@@ -215,6 +228,7 @@ impl Directory {
         for project in self.projects.values_mut() {
             project.members.remove(&id);
         }
+        self.avatars.remove(&id);
         Some(user)
     }
 

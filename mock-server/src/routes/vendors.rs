@@ -1,0 +1,84 @@
+//! Vendors of a company's directory, so `vendor_id` filters and `vendor` objects in user
+//! records have something real behind them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::http::pagination::{page_response, PageRequest};
+use crate::http::query::RequestUrl;
+use crate::http::{json, ApiPath};
+use crate::state::AppState;
+use crate::store::Vendor;
+
+/// The vendor routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1.0/companies/{company_id}/vendors", get(list))
+        .route("/rest/v1.0/companies/{company_id}/vendors/{id}", get(show))
+}
+
+/// `{id, name, is_active}`.
+#[derive(Serialize)]
+struct VendorView<'a> {
+    id: u64,
+    name: &'a str,
+    is_active: bool,
+}
+
+impl<'a> From<&'a Vendor> for VendorView<'a> {
+    fn from(vendor: &'a Vendor) -> Self {
+        Self {
+            id: vendor.id,
+            name: &vendor.name,
+            is_active: vendor.is_active,
+        }
+    }
+}
+
+/// `GET /rest/v1.0/companies/{company_id}/vendors`: in id order, paginated.
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(company_id): ApiPath<u64>,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let page = PageRequest::from_url(&url)?;
+    let store = state.store();
+    let company = caller.company(&store, company_id)?;
+    let directory = company.read();
+    let items = directory
+        .vendors
+        .values()
+        .skip(page.offset())
+        .take(page.per_page)
+        .map(VendorView::from);
+    Ok(page_response(
+        items,
+        directory.vendors.len(),
+        page,
+        &url,
+        state.profile(),
+    ))
+}
+
+/// `GET /rest/v1.0/companies/{company_id}/vendors/{id}`.
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((company_id, id)): ApiPath<(u64, u64)>,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let company = caller.company(&store, company_id)?;
+    let directory = company.read();
+    let vendor = directory
+        .vendors
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("Vendor", id))?;
+    Ok(json(StatusCode::OK, &VendorView::from(vendor)))
+}
