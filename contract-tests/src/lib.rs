@@ -5,6 +5,11 @@
 //!
 //! # Layout
 //!
+//! - [`client`]: a typed Procore client (OAuth, company header, `Link` pagination, polite 429
+//!   retries) that integrators can copy; a non-2xx answer is data.
+//! - [`target`]: embedded mock, running mock at a URL, or a sandbox from `PROCORE_*`.
+//! - [`scenario`]: scenario files (schema, validation, templating, matchers), the runner, and
+//!   the text and JUnit reports.
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
 //! - [`lifecycle`]: runs random lifecycles against targets, checks each step against the model,
@@ -12,6 +17,9 @@
 //! - [`rehearsal`]: drives a mock into its rate limits with polite or naive virtual clients, on
 //!   the mock's clock, and grades clients from the mock's request journal.
 
+pub mod client;
 pub mod lifecycle;
 pub mod model;
 pub mod rehearsal;
+pub mod scenario;
+pub mod target;
