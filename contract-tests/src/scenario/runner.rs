@@ -740,6 +740,10 @@ static EMAILS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9._%+{}-]+@[A-Za-z0-9.-]+\.[A-Za-z]+").expect("valid regex")
 });
 
+/// Credentials in URLs (`?code=...`, `#access_token=...`).
+static SECRET_PARAMS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(code|token|secret)=[^&#\s]+").expect("valid regex"));
+
 /// Redacts what changes from run to run, so transcripts compare across runs and targets.
 struct Redactor<'a> {
     run_id: &'a str,
@@ -752,6 +756,7 @@ impl Redactor<'_> {
         let text = text
             .replace(self.base, "{base}")
             .replace(self.run_id, "{run}");
+        let text = SECRET_PARAMS.replace_all(&text, "$1=[token]");
         let text = TIMESTAMPS.replace_all(&text, "[timestamp]");
         let text = EMAILS.replace_all(&text, "[email]");
         NUMBERS.replace_all(&text, "{n}").into_owned()
@@ -759,7 +764,7 @@ impl Redactor<'_> {
 
     fn value(&self, key: Option<&str>, value: &Value) -> Value {
         let key = key.unwrap_or_default();
-        let secret = key.contains("token") || key == "code";
+        let secret = key == "code" || key == "token" || key.ends_with("_token");
         match value {
             Value::String(_) if secret => json!("[token]"),
             Value::String(s) if TIMESTAMPS.is_match(s) => json!("[timestamp]"),
@@ -769,7 +774,7 @@ impl Redactor<'_> {
                 json!("[id]")
             }
             Value::Number(_)
-                if key == "created_at" || key == "epoch" || key.starts_with("expires_in") =>
+                if key == "created_at" || key == "epoch" || key == "expires_in_seconds" =>
             {
                 json!("[time]")
             }
