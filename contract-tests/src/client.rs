@@ -5,6 +5,25 @@
 //! or an error: only transport failures are [`ClientError`]s. Throttled requests (429, and 503
 //! with `Retry-After`) are retried a bounded number of times after the wait the answer asks
 //! for, decided by the same rule the rate-limit rehearsal uses ([`Pacing::Polite`]).
+//!
+//! ```no_run
+//! use procore_contract::client::{ApiRequest, ClientError, Credentials, ProcoreClient};
+//!
+//! async fn active_directory() -> Result<(), ClientError> {
+//!     let mut client = ProcoreClient::new(Credentials {
+//!         api_base: "http://127.0.0.1:4010".into(),
+//!         login_base: "http://127.0.0.1:4010".into(),
+//!         client_id: "procore-mock-client".into(),
+//!         client_secret: "procore-mock-secret".into(),
+//!     })
+//!     .with_company(8001);
+//!     client.client_credentials().await?;
+//!     let users = client.company_users(8001, &[("filters[search]", "doe")]).await?;
+//!     let answer = client.send(&ApiRequest::new(reqwest::Method::GET, "/rest/v1.0/me")).await?;
+//!     println!("{} users; /me answered {}", users.len(), answer.status);
+//!     Ok(())
+//! }
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;

@@ -5,9 +5,7 @@ use procore_mock::{MockServer, Profile};
 use super::session::Endpoint;
 use super::{CaseTarget, Session};
 use crate::model::Capabilities;
-
-/// The default data's Directory Admin app, which every mock target starts with.
-const MOCK_CLIENT: (&str, &str) = ("procore-mock-client", "procore-mock-secret");
+use crate::target::{MOCK_CLIENT_ID, MOCK_CLIENT_SECRET};
 
 /// A new in-process mock for every case: nothing leaks between cases.
 pub struct EmbeddedTarget {
@@ -78,8 +76,8 @@ fn mock_endpoint(base: &str) -> Endpoint {
     Endpoint {
         api_base: base.to_owned(),
         login_base: base.to_owned(),
-        client_id: MOCK_CLIENT.0.to_owned(),
-        client_secret: MOCK_CLIENT.1.to_owned(),
+        client_id: MOCK_CLIENT_ID.to_owned(),
+        client_secret: MOCK_CLIENT_SECRET.to_owned(),
         company_id: None,
         admin: has_admin(base),
     }
