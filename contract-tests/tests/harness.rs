@@ -13,7 +13,7 @@ use procore_contract::scenario::report::{self, failure_text};
 use procore_contract::scenario::runner::{Outcome, Runner, ScenarioResult};
 use procore_contract::scenario::{self, Scenario};
 use procore_contract::target::{Target, TargetSpec};
-use procore_mock::MockServer;
+use procore_mock::{MockServer, Profile};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -53,7 +53,7 @@ fn failure_of(result: &ScenarioResult) -> String {
 #[tokio::test]
 async fn every_scenario_passes_on_the_embedded_mock_and_keeps_its_transcript() {
     let scenarios = scenario::load_dir(&scenarios_dir()).expect("the committed scenarios load");
-    assert_eq!(scenarios.len(), 9);
+    assert_eq!(scenarios.len(), 10);
     for scenario in &scenarios {
         // A fresh mock per scenario keeps each transcript independent of the others.
         let target = embedded();
@@ -155,11 +155,30 @@ async fn a_sandbox_target_skips_mock_only_scenarios_and_says_so() {
         results.push(runner.run(&scenario).await);
     }
     let text = report::text(&target.name, &results);
-    assert!(text.ends_with("7 passed, 0 failed, 2 skipped\n"), "{text}");
+    assert!(
+        text.ends_with("\n7 passed, 0 failed, 3 skipped\n"),
+        "{text}"
+    );
     assert!(
         text.contains("SKIP rate-limits: needs mock-only powers (admin API, clock, rate limits, faults); sandbox is not a mock"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn seed_only_scenarios_are_skipped_on_an_official_profile_mock() {
+    let target =
+        Target::embedded(MockServer::builder().profile(Profile::Official)).expect("mock starts");
+    let result = run_on(&target, &scenario_named("seed-extras")).await;
+    match result.outcome {
+        Outcome::Skipped(reason) => assert_eq!(
+            reason,
+            "needs the `documented` profile; the mock serves `official`"
+        ),
+        other => panic!("expected a skip, got {other:?}"),
+    }
+    let portable = run_on(&target, &scenario_named("provision-employee")).await;
+    assert!(portable.passed(), "{:?}", portable.outcome);
 }
 
 #[test]
@@ -181,12 +200,12 @@ fn the_binary_runs_every_scenario_against_a_running_mock_and_writes_junit() {
     );
     assert!(stdout.contains("  PASS provision-employee"), "{stdout}");
     assert!(
-        stdout.ends_with("9 passed, 0 failed, 0 skipped\n"),
+        stdout.ends_with("\n10 passed, 0 failed, 0 skipped\n"),
         "{stdout}"
     );
     let xml = std::fs::read_to_string(&junit).expect("the JUnit report is written");
     let _ = std::fs::remove_file(&junit);
-    assert_eq!(xml.matches("<testcase ").count(), 9, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 10, "{xml}");
     assert!(xml.contains("failures=\"0\""), "{xml}");
 }
 
