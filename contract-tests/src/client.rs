@@ -392,16 +392,6 @@ impl ProcoreClient {
         &self.credentials
     }
 
-    /// The current token, if any.
-    pub fn token(&self) -> Option<&Token> {
-        self.token.as_ref()
-    }
-
-    /// The company the client acts in.
-    pub fn company_id(&self) -> Option<u64> {
-        self.company_id
-    }
-
     /// Client-credentials grant: a token for the app's service account (no refresh token).
     pub async fn client_credentials(&mut self) -> Result<&Token, ClientError> {
         self.token_grant(vec![("grant_type", "client_credentials".to_owned())])

@@ -311,3 +311,62 @@ async fn the_client_waits_out_a_429_on_the_mock_clock_within_its_retry_budget() 
         "a wait longer than max_wait hands the 429 back"
     );
 }
+
+#[tokio::test]
+async fn the_typed_client_provisions_and_offboards_a_user() {
+    let target = embedded();
+    let mut issuer = target.client();
+    let token = issuer.client_credentials().await.expect("token").clone();
+    // A stored token can be reused by another client without a new grant.
+    let client = target.client().with_token(token);
+    let company = client.companies().await.expect("companies")[0].id;
+    let client = client.with_company(company);
+    let project = client.projects(company).await.expect("projects")[0].id;
+
+    let fields = json!({"last_name": "Typed", "email_address": "typed@example.com"});
+    let created = client
+        .create_company_user(company, fields.as_object().expect("object").clone())
+        .await
+        .expect("answer");
+    assert_eq!(created.status, StatusCode::CREATED);
+    let user: procore_contract::client::User = created.decode("create").expect("a user");
+    let duplicate = client
+        .create_company_user(company, fields.as_object().expect("object").clone())
+        .await
+        .expect("a 409 is an answer, not an error");
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+
+    let added = client
+        .add_to_project(project, user.id, None)
+        .await
+        .expect("answer");
+    assert_eq!(added.status, StatusCode::CREATED);
+    let members = client.project_users(project).await.expect("members");
+    assert!(members.iter().any(|m| m.id == user.id));
+
+    let deactivated = client
+        .update_company_user(
+            company,
+            user.id,
+            json!({"is_active": false})
+                .as_object()
+                .expect("object")
+                .clone(),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(deactivated.status, StatusCode::OK);
+    let active = client.company_users(company, &[]).await.expect("users");
+    assert!(active.iter().all(|u| u.id != user.id));
+
+    let removed = client
+        .remove_from_project(project, user.id)
+        .await
+        .expect("answer");
+    assert_eq!(
+        (removed.status, removed.body.len()),
+        (StatusCode::NO_CONTENT, 0)
+    );
+    let members = client.project_users(project).await.expect("members");
+    assert!(members.iter().all(|m| m.id != user.id));
+}

@@ -50,15 +50,6 @@ impl Requirement {
             _ => None,
         }
     }
-
-    /// How it is written in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Requirement::MockOnly => "mock-only",
-            Requirement::ProfileDocumented => "profile:documented",
-            Requirement::ProfileOfficial => "profile:official",
-        }
-    }
 }
 
 /// One scenario file.

@@ -154,11 +154,6 @@ impl<'t> Runner<'t> {
         })
     }
 
-    /// The company scenarios act in.
-    pub fn company_id(&self) -> u64 {
-        self.company_id
-    }
-
     /// Why the target cannot meet `requirement`, if it cannot.
     fn unmet(&self, requirement: Requirement) -> Option<String> {
         match requirement {
