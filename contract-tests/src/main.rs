@@ -50,6 +50,9 @@ struct RunArgs {
     /// Reset a running mock (`POST /__admin/reset`) before the run.
     #[arg(long)]
     reset: bool,
+    /// The token of a mock started with `--admin-token` (for `--reset` and mock-only steps).
+    #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// Allow api.procore.com / login.procore.com as a sandbox (scenarios write data).
     #[arg(long)]
     allow_production: bool,
@@ -80,7 +83,10 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
         "no scenario in {} matches",
         args.scenarios.display()
     );
-    let target = Target::resolve(&args.target, args.allow_production)?;
+    let mut target = Target::resolve(&args.target, args.allow_production)?;
+    if args.admin_token.is_some() {
+        target = target.with_admin_token(args.admin_token);
+    }
     if args.reset {
         anyhow::ensure!(
             target.mock,

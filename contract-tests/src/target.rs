@@ -94,6 +94,8 @@ pub struct Target {
     pub project_id: Option<u64>,
     /// Whether `/__admin` (clock, limits, faults, reset) is there: true for mocks.
     pub mock: bool,
+    /// The bearer token `/__admin` needs, for a mock started with `--admin-token`.
+    pub admin_token: Option<String>,
     /// Keeps an embedded server alive as long as the target.
     server: Option<MockServer>,
 }
@@ -122,8 +124,10 @@ impl Target {
     pub fn embedded(builder: procore_mock::MockServerBuilder) -> Result<Self, TargetError> {
         let server = builder.try_start().map_err(TargetError::Embedded)?;
         let url = server.url().to_owned();
+        let admin_token = server.state().config().admin_token.clone();
         let mut target = Self::mock_at(&url, Some(server));
         target.name = "embedded".to_owned();
+        target.admin_token = admin_token;
         Ok(target)
     }
 
@@ -139,6 +143,7 @@ impl Target {
             company_id: None,
             project_id: None,
             mock: true,
+            admin_token: None,
             server,
         }
     }
@@ -187,6 +192,7 @@ impl Target {
             project_id: id("PROCORE_PROJECT_ID")?,
             credentials,
             mock: false,
+            admin_token: None,
             server: None,
         })
     }
@@ -194,6 +200,27 @@ impl Target {
     /// The embedded server, when this target runs one (tests reach its clock through it).
     pub fn server(&self) -> Option<&MockServer> {
         self.server.as_ref()
+    }
+
+    /// Uses `token` for `/__admin` calls (a mock started with `--admin-token`).
+    pub fn with_admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token;
+        self
+    }
+
+    /// An `/__admin` request, carrying the admin token when the target has one.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> ApiRequest {
+        let mut request = ApiRequest {
+            authenticated: false,
+            with_company: false,
+            ..ApiRequest::new(method, path)
+        };
+        if let Some(token) = &self.admin_token {
+            request
+                .headers
+                .push(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
+        request
     }
 
     /// A client for this target with no token yet.
@@ -204,11 +231,7 @@ impl Target {
     /// `POST /__admin/reset`: the mock goes back to its loaded data.
     pub async fn reset(&self) -> Result<(), TargetError> {
         let url = self.credentials.api_base.clone();
-        let request = ApiRequest {
-            authenticated: false,
-            with_company: false,
-            ..ApiRequest::new(reqwest::Method::POST, "/__admin/reset")
-        };
+        let request = self.admin_request(reqwest::Method::POST, "/__admin/reset");
         let response = self
             .client()
             .send(&request)

@@ -13,7 +13,7 @@ use procore_contract::scenario::report::{self, failure_text};
 use procore_contract::scenario::runner::{Outcome, Runner, ScenarioResult};
 use procore_contract::scenario::{self, Scenario};
 use procore_contract::target::{Target, TargetSpec};
-use procore_mock::{MockServer, Profile};
+use procore_mock::{Config, MockServer, Profile};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -369,4 +369,19 @@ async fn the_typed_client_provisions_and_offboards_a_user() {
     );
     let members = client.project_users(project).await.expect("members");
     assert!(members.iter().all(|m| m.id != user.id));
+}
+
+#[tokio::test]
+async fn a_mock_guarded_by_an_admin_token_runs_mock_only_scenarios_with_it() {
+    let config = Config {
+        admin_token: Some("s3cret".to_owned()),
+        ..Config::default()
+    };
+    let target = Target::embedded(MockServer::builder().config(config)).expect("mock starts");
+    target.reset().await.expect("reset with the admin token");
+    let result = run_on(&target, &scenario_named("rate-limits")).await;
+    assert!(result.passed(), "{:?}", result.outcome);
+    let unguarded = target.with_admin_token(None);
+    let refused = unguarded.reset().await.expect_err("no token, no reset");
+    assert!(refused.to_string().contains("answered 401"), "{refused}");
 }

@@ -131,11 +131,7 @@ impl<'t> Runner<'t> {
                 .ok_or_else(|| RunnerError::Company("the app sees no company".to_owned()))?,
         };
         let profile = if target.mock {
-            let health = ApiRequest {
-                authenticated: false,
-                with_company: false,
-                ..ApiRequest::new(Method::GET, "/__admin/health")
-            };
+            let health = target.admin_request(Method::GET, "/__admin/health");
             client
                 .send(&health)
                 .await
@@ -439,6 +435,10 @@ impl Execution<'_, '_> {
         }
         let token = match &spec.auth {
             Auth::App => Some(template::text_of(&vars["access_token"])),
+            // The mock's control plane takes its own token, when it is guarded by one.
+            Auth::None if request.path.starts_with("/__admin") => {
+                self.runner.target.admin_token.clone()
+            }
             Auth::None => None,
             Auth::Bearer(token) => Some(render(token, vars)?),
         };
