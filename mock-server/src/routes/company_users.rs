@@ -122,15 +122,11 @@ fn list(
                 .collect(),
         )
     } else {
-        let sorted = query.sorted(directory.users().filter(wanted).collect(), &directory);
-        (
-            sorted.len(),
-            sorted
-                .into_iter()
-                .skip(page.offset())
-                .take(page.per_page)
-                .collect(),
-        )
+        let matching: Vec<&User> = directory.users().filter(wanted).collect();
+        let total = matching.len();
+        let keep = page.offset().saturating_add(page.per_page);
+        let sorted = query.sorted(matching, &directory, keep);
+        (total, sorted.into_iter().skip(page.offset()).collect())
     };
     Ok(if ids_only {
         page_response(
