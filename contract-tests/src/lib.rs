@@ -5,6 +5,10 @@
 //!
 //! # Layout
 //!
+//! - [`client`]: a typed Procore client (OAuth, company header, `Link` pagination, 429
+//!   handling) that integrators can copy.
+//! - [`target`]: embedded mock, running mock, or a real sandbox from the environment.
+//! - [`scenario`]: scenario files, their runner and reports (text, JUnit).
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
 //! - [`lifecycle`]: runs random lifecycles against targets, checks each step against the model,
@@ -12,6 +16,9 @@
 //! - [`rehearsal`]: drives a mock into its rate limits with polite or naive virtual clients, on
 //!   the mock's clock, and grades clients from the mock's request journal.
 
+pub mod client;
 pub mod lifecycle;
 pub mod model;
 pub mod rehearsal;
+pub mod scenario;
+pub mod target;
