@@ -284,7 +284,7 @@ impl Runner {
                     .map_err(|e| failure(description.clone(), vec![e]))?;
                 transcript.push(TranscriptEntry {
                     step: step.name.clone(),
-                    request: normalize_path(&method, &url),
+                    request: normalize_path(&method, &url, vars),
                     status: response.status,
                     body: normalize(&response.body, vars),
                 });
@@ -341,10 +341,7 @@ impl Runner {
 type Prepared = (Method, String, Vec<(String, String)>, RequestBody);
 
 /// The request of a step with its variables filled in.
-fn prepare(
-    spec: &RequestSpec,
-    vars: &Vars,
-) -> Result<Prepared, String> {
+fn prepare(spec: &RequestSpec, vars: &Vars) -> Result<Prepared, String> {
     let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
         .map_err(|e| e.to_string())?;
     let mut url = render(&spec.path, vars)?;
@@ -574,7 +571,13 @@ fn describe_request(method: &Method, url: &str, body: &RequestBody) -> String {
 }
 
 /// `METHOD /path?query` with numbers in the path and the host removed, for transcripts.
-fn normalize_path(method: &Method, url: &str) -> String {
+fn normalize_path(method: &Method, url: &str, vars: &Vars) -> String {
+    let run_id = vars
+        .get("run_id")
+        .and_then(Value::as_str)
+        .unwrap_or("\u{0}");
+    let url = url.replace(run_id, "[run]");
+    let url = url.as_str();
     let path = url
         .split_once("://")
         .map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
@@ -589,10 +592,20 @@ fn normalize_path(method: &Method, url: &str) -> String {
             }
         })
         .collect();
+    let query: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .map(|(key, value)| {
+            let value = if chrono::DateTime::parse_from_rfc3339(&value).is_ok() {
+                "[timestamp]".to_owned()
+            } else {
+                redact_text(&value)
+            };
+            format!("{key}={value}")
+        })
+        .collect();
     let query = if query.is_empty() {
         String::new()
     } else {
-        format!("?{}", redact_text(query))
+        format!("?{}", query.join("&"))
     };
     format!("{method} {}{query}", path.join("/"))
 }
@@ -615,8 +628,8 @@ fn normalize(value: &Value, vars: &Vars) -> Value {
                             if k == "id"
                                 || k.ends_with("_id")
                                 || k == "created_at"
-                                || k == "expires_in_seconds"
-                                || k == "resource_owner_id" =>
+                                || k == "epoch"
+                                || k == "expires_in_seconds" =>
                         {
                             json!("[id]")
                         }
