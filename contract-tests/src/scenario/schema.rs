@@ -347,7 +347,7 @@ mod tests {
         let err = Scenario::parse(unknown_field, "y.json").unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("y.json: steps[0].request: unknown field `bdy`"),
+                .starts_with("y.json: steps[0].request.bdy: unknown field `bdy`"),
             "{err}"
         );
         let bad_requirement = r#"{"name": "x", "requires": ["gpu"], "steps": [{"name": "s", "request": {"method": "GET", "path": "/"}}]}"#;
