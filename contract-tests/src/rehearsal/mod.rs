@@ -374,13 +374,14 @@ fn summarize(
     }
 }
 
-/// The limit the chart draws: the tightest active window's limit per second.
+/// The limit the chart draws: the shortest active window's limit spread over one second (the
+/// spike window when it is on, since that is the one bursts run into).
 pub fn limit_per_second(summary: &RehearsalSummary) -> Option<f64> {
     summary
         .windows
         .iter()
+        .min_by_key(|w| w.seconds)
         .map(|w| w.limit as f64 / w.seconds as f64)
-        .min_by(f64::total_cmp)
 }
 
 async fn client_token(
