@@ -21,8 +21,8 @@ async fn embedded_runner() -> Runner {
 async fn every_shipped_scenario_passes_on_the_embedded_mock() {
     let scenarios = Scenario::load_dir(&scenarios_dir()).unwrap();
     assert!(
-        scenarios.len() >= 9,
-        "the nine documented workflows are shipped"
+        scenarios.len() >= 10,
+        "the nine documented workflows and the seed extras are shipped"
     );
     let runner = embedded_runner().await;
     let results = run_all(&runner, &scenarios, |_| {}).await;
