@@ -248,3 +248,80 @@ fn the_cli_runs_scenarios_writes_junit_and_fails_on_a_failing_scenario() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_client_retries_429s_as_the_headers_say_within_its_bound() {
+    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
+    let base = target.client.api_base.clone();
+    let http = reqwest::Client::new();
+    let fault =
+        serde_json::json!({"path": "/rest/v1.0/me", "status": 429, "retry_after": 0, "times": 2});
+    let client_with = |max_retries| {
+        ProcoreClient::new(ClientConfig {
+            max_retries,
+            ..target.client.clone()
+        })
+    };
+
+    assert_eq!(
+        http.post(format!("{base}/__admin/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let patient = client_with(2);
+    let answer = patient
+        .request(
+            reqwest::Method::GET,
+            "/rest/v1.0/me",
+            &[],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "two 429s were retried");
+
+    assert_eq!(
+        http.post(format!("{base}/__admin/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let impatient = client_with(1);
+    let answer = impatient
+        .request(
+            reqwest::Method::GET,
+            "/rest/v1.0/me",
+            &[],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status, 429,
+        "past its bound the client hands the 429 back as data"
+    );
+    assert_eq!(answer.header("retry-after"), Some("0"));
+
+    let journal: serde_json::Value = http
+        .get(format!("{base}/__admin/requests?path=/rest/v1.0/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [429, 429, 200, 429, 429]);
+}
