@@ -5,11 +5,10 @@
 //!
 //! # Layout
 //!
-//! - [`client`]: a typed Procore client (OAuth, company header, `Link` pagination, polite 429
-//!   retries) that integrators can copy; a non-2xx answer is data.
-//! - [`target`]: embedded mock, running mock at a URL, or a sandbox from `PROCORE_*`.
-//! - [`scenario`]: scenario files (schema, validation, templating, matchers), the runner, and
-//!   the text and JUnit reports.
+//! - [`client`]: a typed Procore client (OAuth, company header, `Link` pagination, 429
+//!   handling) that integrators can copy.
+//! - [`target`]: embedded mock, running mock, or a real sandbox from the environment.
+//! - [`scenario`]: scenario files, their runner and reports (text, JUnit).
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
 //! - [`lifecycle`]: runs random lifecycles against targets, checks each step against the model,

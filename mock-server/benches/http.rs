@@ -9,6 +9,8 @@
 //! 2. A page of 10,000 users: the time of `GET ...?per_page=10000` against the time of
 //!    serializing those 10,000 users alone.
 //!
+//! 3. Filtered, sorted pages over a company of 100,000 users.
+//!
 //! Everything targets loopback addresses only and is bounded in time.
 
 use std::net::SocketAddr;
@@ -42,6 +44,7 @@ fn main() {
     runtime.block_on(async {
         show_user_against_bare_axum().await;
         page_of_ten_thousand().await;
+        filtered_sorted_pages_of_a_large_company().await;
     });
 }
 
@@ -305,4 +308,75 @@ fn serialize_alone(fixture: &Fixture, rounds: u32) -> (Duration, usize) {
         bytes = buffer.len();
     }
     (started.elapsed() / rounds, bytes)
+}
+
+async fn filtered_sorted_pages_of_a_large_company() {
+    const USERS: u64 = 100_000;
+    const ROUNDS: u32 = 10;
+    let last_names = [
+        "Smith", "Johnson", "Garcia", "Chen", "Patel", "Doe", "Nguyen", "Okafor",
+    ];
+    let titles = [
+        "Foreman",
+        "Engineer",
+        "Estimator",
+        "Superintendent",
+        "Project Manager",
+    ];
+    let mut fixture = Fixture::default_data();
+    let now = chrono::Utc::now();
+    for i in 0..USERS {
+        let last = last_names[(i % 8) as usize];
+        let mut user = User::new(
+            1_000_000 + i,
+            format!("{last}{}", i % 977),
+            format!("user{i}@large.example"),
+            now,
+        );
+        user.first_name = Some(format!("First{}", i % 1013));
+        user.job_title = Some(titles[(i % 5) as usize].to_owned());
+        user.vendor_id = [None, Some(2001), Some(2002)][(i % 3) as usize];
+        fixture.companies[0].users.push(user);
+    }
+    let unlimited = Config {
+        rate_limit_hourly: 0,
+        journal_size: 0,
+        ..Config::default()
+    };
+    let mock = MockServer::builder()
+        .fixture(fixture)
+        .config(unlimited)
+        .start();
+    let token = token(mock.url()).await;
+    let client = reqwest::Client::new();
+    println!("filtered, sorted pages over {USERS} users (mean of {ROUNDS}, per_page=100)");
+    for query in [
+        "filters[search]=smith&sort=name",
+        "filters[vendor_id][]=2001&sort=-email&page=50",
+        "sort=job_title,name",
+        "filters[search]=engineer&filters[vendor_id][]=2002&sort=vendor_name,-name",
+    ] {
+        let url = format!(
+            "{}/rest/v1.0/companies/{COMPANY}/users?per_page=100&{query}",
+            mock.url()
+        );
+        let fetch = || async {
+            let response = client
+                .get(&url)
+                .bearer_auth(&token)
+                .header("Procore-Company-Id", COMPANY.to_string())
+                .send()
+                .await
+                .expect("page");
+            assert!(response.status().is_success());
+            response.bytes().await.expect("page body")
+        };
+        fetch().await;
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            fetch().await;
+        }
+        let mean = started.elapsed() / ROUNDS;
+        println!("  {query:<75} {:>6.1} ms", mean.as_secs_f64() * 1e3);
+    }
 }

@@ -55,11 +55,15 @@ impl AppState {
         &self.inner.control
     }
 
-    /// Back to the starting fixture: data, credentials, limiter counts, journal and faults.
-    /// The clock and the configured limits stay as they are.
+    /// Back to the starting fixture: data, credentials, the limits given at start and their
+    /// counts, journal and faults. The clock stays where it is.
     pub fn reset(&self) {
         self.replace_store(self.inner.fixture.clone().into_store(self.clock().now()));
         self.inner.control.clear();
+        self.inner.control.limiter.set_limits(Limits {
+            hourly: self.inner.config.rate_limit_hourly,
+            spike: self.inner.config.rate_limit_spike,
+        });
     }
 
     /// The whole current state as a fixture document (what the state file holds).

@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
+
+use crate::client::{ClientConfig, ProcoreClient, RequestBody};
 use serde_json::{json, Value};
 
 use crate::model::{ModelState, RequiredField, Transition, PROJECTS};
@@ -74,7 +76,8 @@ struct Discovery {
 /// A live case: an HTTP client, a token, what was discovered, and the ids the case created.
 pub struct Session {
     endpoint: Endpoint,
-    client: reqwest::Client,
+    /// The harness client, used raw: each call carries exactly the credentials given.
+    client: ProcoreClient,
     runtime: tokio::runtime::Runtime,
     token: String,
     /// Refresh token of the user token, when the target supports the authorization code.
@@ -93,7 +96,14 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start a runtime: {e}"))?;
-        let client = reqwest::Client::new();
+        let client = ProcoreClient::new(ClientConfig {
+            api_base: endpoint.api_base.clone(),
+            login_base: endpoint.login_base.clone(),
+            client_id: endpoint.client_id.clone(),
+            client_secret: endpoint.client_secret.clone(),
+            company_id: None,
+            max_retries: 0,
+        });
         let mut session = Self {
             endpoint,
             client,
@@ -123,28 +133,9 @@ impl Session {
     }
 
     fn client_credentials(&self) -> Result<String, String> {
-        let url = format!("{}/oauth/token", self.endpoint.login_base);
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.endpoint.client_id.as_str()),
-            ("client_secret", self.endpoint.client_secret.as_str()),
-        ];
-        let response = self
-            .runtime
-            .block_on(async {
-                self.client
-                    .post(&url)
-                    .form(&form)
-                    .send()
-                    .await?
-                    .json::<Value>()
-                    .await
-            })
-            .map_err(|e| format!("token request failed: {e}"))?;
-        response["access_token"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("no access_token in {response}"))
+        self.runtime
+            .block_on(self.client.authenticate())
+            .map_err(|e| e.to_string())
     }
 
     /// Sends one request with the session's token and company header.
@@ -159,31 +150,37 @@ impl Session {
         body: Option<Value>,
         token: &str,
     ) -> Exchange {
-        let url = format!("{}{path}", self.endpoint.api_base);
-        let mut request = self
-            .client
-            .request(method.clone(), &url)
-            .bearer_auth(token)
-            .header("Procore-Company-Id", self.discovery.company_id.to_string());
-        if let Some(body) = &body {
-            request = request.json(body);
-        }
-        let (status, response) = self.runtime.block_on(async {
-            match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let text = response.text().await.unwrap_or_default();
-                    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-                    (status, value)
-                }
-                Err(err) => (0, Value::String(format!("transport error: {err}"))),
-            }
-        });
+        let headers = [
+            ("Authorization".to_owned(), format!("Bearer {token}")),
+            (
+                "Procore-Company-Id".to_owned(),
+                self.discovery.company_id.to_string(),
+            ),
+        ];
+        let request_body = body.clone().map_or(RequestBody::Empty, RequestBody::Json);
+        let (status, response) = self.send_raw(method.clone(), path, &headers, &request_body);
         Exchange {
             request: format!("{method} {path}"),
             body,
             status,
             response,
+        }
+    }
+
+    /// A request carrying exactly `headers`; a transport failure reads as status 0.
+    fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(String, String)],
+        body: &RequestBody,
+    ) -> (u16, Value) {
+        match self.runtime.block_on(
+            self.client
+                .request_without_token(method, path, headers, body),
+        ) {
+            Ok(response) => (response.status, response.body),
+            Err(err) => (0, Value::String(format!("transport error: {err}"))),
         }
     }
 
@@ -220,20 +217,13 @@ impl Session {
         let company_id = match self.endpoint.company_id {
             Some(id) => id,
             None => {
-                let url = format!("{}/rest/v1.0/companies", self.endpoint.api_base);
-                let token = self.token.clone();
-                let companies: Value = self
-                    .runtime
-                    .block_on(async {
-                        self.client
-                            .get(&url)
-                            .bearer_auth(&token)
-                            .send()
-                            .await?
-                            .json()
-                            .await
-                    })
-                    .map_err(|e| format!("cannot list companies: {e}"))?;
+                let headers = [("Authorization".to_owned(), format!("Bearer {}", self.token))];
+                let (_, companies) = self.send_raw(
+                    Method::GET,
+                    "/rest/v1.0/companies",
+                    &headers,
+                    &RequestBody::Empty,
+                );
                 companies[0]["id"]
                     .as_u64()
                     .ok_or("the app sees no company")?
@@ -573,21 +563,20 @@ impl Session {
     }
 
     fn token_call(&self, params: &[(&str, &str)]) -> Exchange {
-        let mut form: Vec<(&str, &str)> = vec![
-            ("client_id", self.endpoint.client_id.as_str()),
-            ("client_secret", self.endpoint.client_secret.as_str()),
+        let mut form: Vec<(String, String)> = vec![
+            ("client_id".to_owned(), self.endpoint.client_id.clone()),
+            (
+                "client_secret".to_owned(),
+                self.endpoint.client_secret.clone(),
+            ),
         ];
-        form.extend_from_slice(params);
+        form.extend(
+            params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let url = format!("{}/oauth/token", self.endpoint.login_base);
-        let (status, response) = self.runtime.block_on(async {
-            match self.client.post(&url).form(&form).send().await {
-                Ok(r) => (
-                    r.status().as_u16(),
-                    r.json::<Value>().await.unwrap_or(Value::Null),
-                ),
-                Err(e) => (0, Value::String(e.to_string())),
-            }
-        });
+        let (status, response) = self.send_raw(Method::POST, &url, &[], &RequestBody::Form(form));
         Exchange {
             request: format!("POST /oauth/token ({})", params[0].1),
             body: None,
@@ -598,24 +587,12 @@ impl Session {
 
     /// The out-of-band authorization-code flow: the code is read off the page the mock shows.
     fn authorize(&self) -> Result<String, Mismatch> {
-        let url = format!("{}/oauth/authorize", self.endpoint.login_base);
-        let query = [
-            ("response_type", "code"),
-            ("client_id", self.endpoint.client_id.as_str()),
-            ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
-        ];
-        let page = self
-            .runtime
-            .block_on(async {
-                self.client
-                    .get(&url)
-                    .query(&query)
-                    .send()
-                    .await?
-                    .text()
-                    .await
-            })
-            .unwrap_or_default();
+        let url = format!(
+            "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri=urn:ietf:wg:oauth:2.0:oob",
+            self.endpoint.login_base, self.endpoint.client_id
+        );
+        let (_, page) = self.send_raw(Method::GET, &url, &[], &RequestBody::Empty);
+        let page = page.as_str().unwrap_or_default().to_owned();
         let code = page
             .split("<code id=\"authorization_code\">")
             .nth(1)

@@ -1,11 +1,12 @@
-//! Targets for lifecycle runs: a fresh embedded mock per case, or a running mock reset per case.
+//! Targets for lifecycle runs: a fresh embedded mock per case, a running mock reset per case,
+//! or a sandbox whose created users are deactivated after each case.
 
 use procore_mock::{MockServer, Profile};
 
 use super::session::Endpoint;
 use super::{CaseTarget, Session};
 use crate::model::Capabilities;
-use crate::target::{MOCK_CLIENT_ID, MOCK_CLIENT_SECRET};
+use crate::target::{Target, MOCK_CLIENT};
 
 /// A new in-process mock for every case: nothing leaks between cases.
 pub struct EmbeddedTarget {
@@ -44,19 +45,20 @@ impl CaseTarget for EmbeddedTarget {
 /// A running mock at a URL, reset through `/__admin/reset` before every case.
 pub struct RunningMockTarget {
     base: String,
-    documented: bool,
 }
 
 impl RunningMockTarget {
-    /// A running mock at `base`; `documented` says which profile it serves.
-    pub fn new(base: String, documented: bool) -> Self {
-        Self { base, documented }
+    /// A running mock at `base`.
+    pub fn new(base: String) -> Self {
+        Self { base }
     }
 }
 
 impl CaseTarget for RunningMockTarget {
     fn capabilities(&self) -> Capabilities {
-        mock_capabilities(&self.base, self.documented)
+        let documented = blocking_json(&format!("{}/__admin/health", self.base))
+            .is_none_or(|health| health["profile"] != "official");
+        mock_capabilities(&self.base, documented)
     }
 
     fn begin_case(&mut self) -> Result<Endpoint, String> {
@@ -68,16 +70,56 @@ impl CaseTarget for RunningMockTarget {
         }
         Ok(mock_endpoint(&self.base))
     }
+}
 
-    fn end_case(&mut self, _session: &Session) {}
+/// A real Procore sandbox: nothing can be reset, so each case deactivates the users it made
+/// (their emails carry the case's tag), and only official, clock-free operations are drawn.
+pub struct SandboxTarget {
+    endpoint: Endpoint,
+}
+
+impl SandboxTarget {
+    /// The sandbox named by the `PROCORE_*` environment variables.
+    pub fn from_env(allow_production: bool) -> Result<Self, String> {
+        let target = Target::sandbox(|name| std::env::var(name).ok(), allow_production)?;
+        Ok(Self {
+            endpoint: Endpoint {
+                api_base: target.client.api_base,
+                login_base: target.client.login_base,
+                client_id: target.client.client_id,
+                client_secret: target.client.client_secret,
+                company_id: target.client.company_id,
+                admin: false,
+            },
+        })
+    }
+}
+
+impl CaseTarget for SandboxTarget {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            documented: false,
+            user_with_records: false,
+            controllable_clock: false,
+            authorization_code: false,
+        }
+    }
+
+    fn begin_case(&mut self) -> Result<Endpoint, String> {
+        Ok(self.endpoint.clone())
+    }
+
+    fn end_case(&mut self, session: &Session) {
+        session.deactivate_created();
+    }
 }
 
 fn mock_endpoint(base: &str) -> Endpoint {
     Endpoint {
         api_base: base.to_owned(),
         login_base: base.to_owned(),
-        client_id: MOCK_CLIENT_ID.to_owned(),
-        client_secret: MOCK_CLIENT_SECRET.to_owned(),
+        client_id: MOCK_CLIENT.0.to_owned(),
+        client_secret: MOCK_CLIENT.1.to_owned(),
         company_id: None,
         admin: has_admin(base),
     }
@@ -104,6 +146,14 @@ fn has_admin(base: &str) -> bool {
 
 fn blocking_get(url: &str) -> Result<u16, String> {
     blocking(|client| client.get(url))
+}
+
+fn blocking_json(url: &str) -> Option<serde_json::Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async { reqwest::get(url).await.ok()?.json().await.ok() })
 }
 
 fn blocking_post(url: &str) -> Result<u16, String> {

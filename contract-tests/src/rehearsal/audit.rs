@@ -115,11 +115,12 @@ pub fn audit(observations: &[Observation], only: Option<&str>) -> Vec<ClientAudi
 
 fn audit_client(client_id: &str, requests: &[&Observation]) -> ClientAudit {
     let mut violations = Vec::new();
-    // The earliest time the client was told it may send again, and why.
-    let mut wait_until: Option<(i64, &'static str)> = None;
+    // When the client was told to wait, until when, and why. Requests sent at the same instant
+    // as the answer that said so could not have known, so only later ones count.
+    let mut wait_until: Option<(i64, i64, &'static str)> = None;
     for request in requests {
-        if let Some((until, rule)) = wait_until {
-            if request.at_ms < until {
+        if let Some((told_at, until, rule)) = wait_until {
+            if request.at_ms > told_at && request.at_ms < until {
                 violations.push(Violation {
                     at_ms: request.at_ms,
                     early_by_ms: until - request.at_ms,
@@ -145,8 +146,9 @@ fn audit_client(client_id: &str, requests: &[&Observation]) -> ClientAudit {
             None
         };
         if let Some((until, rule)) = told {
-            if wait_until.is_none_or(|(current, _)| until > current || request.at_ms >= current) {
-                wait_until = Some((until, rule));
+            if wait_until.is_none_or(|(_, current, _)| until > current || request.at_ms >= current)
+            {
+                wait_until = Some((request.at_ms, until, rule));
             }
         }
     }

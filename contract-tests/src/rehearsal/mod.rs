@@ -4,7 +4,9 @@
 //! Time is virtual: the rehearsal freezes the mock's clock and advances it one tick at a time,
 //! so an hour of traffic rehearses in seconds and every number (series, windows, time to
 //! finish) is in mock time. Each tick, every client that is due sends one request; its
-//! [`pacing::Pacing`] then decides from the answer's headers when it is due again.
+//! [`pacing::Pacing`] then decides from the answer's headers when it is due again. Polite
+//! clients also share what they were told: the limits belong to the app, so when one thread
+//! of an integration is told to wait, all of them must (the point most clients miss).
 //!
 //! - [`pacing`]: the polite and naive retry policies, as pure functions of the headers.
 //! - [`audit`]: grading clients from the mock's request journal.
@@ -224,12 +226,15 @@ async fn drive(
     let url = format!("{base}{}", options.endpoint);
     let end_ms = start_ms + i64::try_from(options.seconds).unwrap_or(i64::MAX / 2000) * 1000;
     let mut now_ms = start_ms;
+    // Polite clients share the app's "not before" time; naive ones ignore it.
+    let mut app_blocked_until = start_ms;
     let mut observations = Vec::new();
     let mut latencies = Vec::new();
     let (mut admitted, mut throttled) = (0, 0);
     while now_ms < end_ms {
+        let app_free = strategy == Strategy::Naive || app_blocked_until <= now_ms;
         let due: Vec<usize> = (0..clients.len())
-            .filter(|&i| clients[i].work_left > 0 && clients[i].due_ms <= now_ms)
+            .filter(|&i| app_free && clients[i].work_left > 0 && clients[i].due_ms <= now_ms)
             .collect();
         if clients.iter().all(|c| c.work_left == 0) {
             return Ok((observations, latencies, Some(now_ms)));
@@ -274,6 +279,9 @@ async fn drive(
             let delay =
                 i64::try_from(client.pacing.delay_ms(&headers, now_ms)).unwrap_or(i64::MAX / 2);
             client.due_ms = now_ms + delay.max(tick);
+            if delay > 0 {
+                app_blocked_until = app_blocked_until.max(now_ms + delay);
+            }
         }
         if reauthenticate {
             token = client_token(http, base, options).await?;
@@ -366,13 +374,14 @@ fn summarize(
     }
 }
 
-/// The limit the chart draws: the tightest active window's limit per second.
+/// The limit the chart draws: the shortest active window's limit spread over one second (the
+/// spike window when it is on, since that is the one bursts run into).
 pub fn limit_per_second(summary: &RehearsalSummary) -> Option<f64> {
     summary
         .windows
         .iter()
+        .min_by_key(|w| w.seconds)
         .map(|w| w.limit as f64 / w.seconds as f64)
-        .min_by(f64::total_cmp)
 }
 
 async fn client_token(

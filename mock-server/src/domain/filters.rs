@@ -178,25 +178,31 @@ impl UserQuery {
         true
     }
 
-    /// `users` in the order `sort` asks for, ties by id. Each user's sort keys are computed
-    /// once, not per comparison.
-    pub fn sorted<'a>(&self, users: Vec<&'a User>, directory: &Directory) -> Vec<&'a User> {
+    /// The first `keep` of `users` in the order `sort` asks for, ties by id. Each user's sort
+    /// keys are computed once, and only the kept prefix is fully sorted (a selection finds it
+    /// first), so a page near the start of a large directory costs little more than a scan.
+    pub fn sorted<'a>(
+        &self,
+        users: Vec<&'a User>,
+        directory: &Directory,
+        keep: usize,
+    ) -> Vec<&'a User> {
         if self.sort.is_empty() {
-            return users;
+            return users.into_iter().take(keep).collect();
         }
         let mut keyed: Vec<(Vec<Option<String>>, &'a User)> = users
             .into_iter()
             .map(|user| {
-                (
-                    self.sort
-                        .iter()
-                        .map(|(key, _)| sort_value(*key, user, directory))
-                        .collect(),
-                    user,
-                )
+                let keys = self
+                    .sort
+                    .iter()
+                    .map(|(key, _)| sort_value(*key, user, directory))
+                    .collect();
+                (keys, user)
             })
             .collect();
-        keyed.sort_by(|(a_keys, a), (b_keys, b)| {
+        let order = |(a_keys, a): &(Vec<Option<String>>, &User),
+                     (b_keys, b): &(Vec<Option<String>>, &User)| {
             for ((a_key, b_key), (_, descending)) in a_keys.iter().zip(b_keys).zip(&self.sort) {
                 let order = match (a_key, b_key) {
                     (Some(x), Some(y)) if *descending => y.cmp(x),
@@ -211,7 +217,15 @@ impl UserQuery {
                 }
             }
             a.id.cmp(&b.id)
-        });
+        };
+        if keep == 0 {
+            return Vec::new();
+        }
+        if keep < keyed.len() {
+            keyed.select_nth_unstable_by(keep - 1, order);
+            keyed.truncate(keep);
+        }
+        keyed.sort_by(order);
         keyed.into_iter().map(|(_, user)| user).collect()
     }
 }

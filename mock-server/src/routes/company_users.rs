@@ -122,15 +122,11 @@ fn list(
                 .collect(),
         )
     } else {
-        let sorted = query.sorted(directory.users().filter(wanted).collect(), &directory);
-        (
-            sorted.len(),
-            sorted
-                .into_iter()
-                .skip(page.offset())
-                .take(page.per_page)
-                .collect(),
-        )
+        let matching: Vec<&User> = directory.users().filter(wanted).collect();
+        let total = matching.len();
+        let keep = page.offset().saturating_add(page.per_page);
+        let sorted = query.sorted(matching, &directory, keep);
+        (total, sorted.into_iter().skip(page.offset()).collect())
     };
     Ok(if ids_only {
         page_response(
@@ -160,10 +156,7 @@ async fn show(
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(detail(&state, StatusCode::OK, user, &directory))
+    detail(&state, StatusCode::OK, id, &directory)
 }
 
 /// `POST /rest/v1.0/companies/{company_id}/users` -> 201.
@@ -184,10 +177,7 @@ async fn create(
         state.clock().now(),
     )?
     .id;
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(detail(&state, StatusCode::CREATED, user, &directory))
+    detail(&state, StatusCode::CREATED, id, &directory)
 }
 
 /// `PATCH /rest/v1.0/companies/{company_id}/users/{id}`: only the supplied fields change.
@@ -202,10 +192,7 @@ async fn update(
     let changes = UserChanges::parse(body.root("user")?, state.profile())?;
     let mut directory = company.write();
     company_users::update(&mut directory, id, &changes, state.clock().now())?;
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(detail(&state, StatusCode::OK, user, &directory))
+    detail(&state, StatusCode::OK, id, &directory)
 }
 
 /// `PATCH /rest/v1.3/companies/{company_id}/users/{id}`: `last_name` and `email_address` are
@@ -278,10 +265,7 @@ async fn update_v13(
             let _ = directory.put_user(user);
         }
     }
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(detail(&state, StatusCode::OK, user, &directory))
+    detail(&state, StatusCode::OK, id, &directory)
 }
 
 /// The first field only a Directory Admin may change that this request changes, if any.
@@ -383,10 +367,7 @@ async fn reactivate(
         ..UserChanges::default()
     };
     company_users::update(&mut directory, id, &changes, state.clock().now())?;
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(detail(&state, StatusCode::OK, user, &directory))
+    detail(&state, StatusCode::OK, id, &directory)
 }
 
 /// `PATCH /rest/v1.0/companies/{company_id}/users/sync`: up to 1,000 flat user objects. Each is
@@ -500,8 +481,17 @@ fn field_errors_of(error: ApiError) -> FieldErrors {
     }
 }
 
-fn detail(state: &AppState, status: StatusCode, user: &User, directory: &Directory) -> Response {
-    json(
+/// The detail shape of user `id`, as show, create and update answer it.
+fn detail(
+    state: &AppState,
+    status: StatusCode,
+    id: u64,
+    directory: &Directory,
+) -> Result<Response, ApiError> {
+    let user = directory
+        .user(id)
+        .ok_or_else(|| ApiError::not_found("User", id))?;
+    Ok(json(
         status,
         &CompanyUserView {
             user,
@@ -509,5 +499,5 @@ fn detail(state: &AppState, status: StatusCode, user: &User, directory: &Directo
             shape: UserShape::Detail,
             profile: state.profile(),
         },
-    )
+    ))
 }

@@ -159,11 +159,6 @@ impl Directory {
         self.users.values()
     }
 
-    /// How many users the directory holds, active or not.
-    pub fn user_count(&self) -> usize {
-        self.users.len()
-    }
-
     /// The user with `id`.
     pub fn user(&self, id: u64) -> Option<&User> {
         self.users.get(&id)

@@ -1,0 +1,672 @@
+//! Running scenarios: discovery of ids on the target, each step's request, its checks, and
+//! the captures that feed later steps.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::matching::{mismatches, render, render_value, Vars};
+use super::schema::{Auth, Capture, RequestSpec, Scenario, Step};
+use crate::client::{ApiResponse, ClientConfig, ProcoreClient, RequestBody};
+use crate::target::Target;
+
+/// How a scenario ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Every step passed.
+    Passed,
+    /// A step failed.
+    Failed(Box<Failure>),
+    /// Not run on this target, and why.
+    Skipped(String),
+}
+
+/// Everything a person needs to see about a failed step.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// 1-based step number.
+    pub step: usize,
+    /// The step's name.
+    pub step_name: String,
+    /// `METHOD url` and the body sent.
+    pub request: String,
+    /// What was expected, one line per check.
+    pub expected: Vec<String>,
+    /// What differed, one line per problem.
+    pub problems: Vec<String>,
+    /// Status answered (0 when no answer came).
+    pub status: u16,
+    /// Body answered.
+    pub body: Value,
+}
+
+/// One exchange of a scenario, normalized for snapshots.
+#[derive(Clone, Debug, Serialize)]
+pub struct TranscriptEntry {
+    /// The step's name.
+    pub step: String,
+    /// `METHOD /path` with ids replaced by `{id}`.
+    pub request: String,
+    /// Status answered.
+    pub status: u16,
+    /// Body answered, with ids, timestamps, emails and tokens redacted.
+    pub body: Value,
+}
+
+/// A scenario's result.
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    /// The scenario's name.
+    pub name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What was exchanged, normalized.
+    pub transcript: Vec<TranscriptEntry>,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// Shared state of a run: the target, its client, and the discovered variables.
+pub struct Runner {
+    target: Target,
+    client: Arc<ProcoreClient>,
+    base_vars: Vars,
+    profile: Option<String>,
+}
+
+impl Runner {
+    /// Connects to `target`, authenticates, and discovers the ids scenarios use.
+    pub async fn connect(target: Target) -> Result<Self, String> {
+        let client = Arc::new(ProcoreClient::new(target.client.clone()));
+        client.authenticate().await.map_err(|e| e.to_string())?;
+        let profile = target.mock_profile().await;
+        let mut runner = Self {
+            target,
+            client,
+            base_vars: Vars::new(),
+            profile,
+        };
+        runner.base_vars = runner.discover().await?;
+        Ok(runner)
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    async fn discover(&mut self) -> Result<Vars, String> {
+        let config = self.client.config().clone();
+        let company_id = match config.company_id {
+            Some(id) => id,
+            None => {
+                let companies = self.list("/rest/v1.0/companies").await?;
+                companies
+                    .first()
+                    .and_then(|c| c["id"].as_u64())
+                    .ok_or("the app sees no company")?
+            }
+        };
+        let client = ProcoreClient::new(ClientConfig {
+            company_id: Some(company_id),
+            ..config.clone()
+        });
+        self.client = Arc::new(client);
+        self.client
+            .authenticate()
+            .await
+            .map_err(|e| e.to_string())?;
+        let projects = self
+            .list(&format!("/rest/v1.0/projects?company_id={company_id}"))
+            .await?;
+        let mut project_ids: Vec<u64> = projects.iter().filter_map(|p| p["id"].as_u64()).collect();
+        if let Some(preferred) = self.target.project_id {
+            project_ids.retain(|id| *id != preferred);
+            project_ids.insert(0, preferred);
+        }
+        if project_ids.len() < 2 {
+            return Err("the company needs at least two projects".to_owned());
+        }
+        let mut templates = Vec::new();
+        for project in &project_ids[..2] {
+            let usable = self
+                .list(&format!(
+                    "/rest/v1.0/projects/{project}/permission_templates"
+                ))
+                .await?;
+            let ids: Vec<u64> = usable.iter().filter_map(|t| t["id"].as_u64()).collect();
+            if ids.len() < 2 {
+                return Err(format!(
+                    "project {project} needs at least two usable permission templates"
+                ));
+            }
+            templates.push(ids);
+        }
+        let company_templates = self
+            .list(&format!(
+                "/rest/v1.0/companies/{company_id}/permission_templates"
+            ))
+            .await?;
+        let company_template = company_templates
+            .iter()
+            .find(|t| t["type"] == "company_tools")
+            .and_then(|t| t["id"].as_u64())
+            .ok_or("the company needs a company-tools permission template")?;
+        let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+        Ok([
+            ("company_id", json!(company_id)),
+            ("project_id", json!(project_ids[0])),
+            ("other_project_id", json!(project_ids[1])),
+            ("project_template_id", json!(templates[0][0])),
+            ("other_template_id", json!(templates[0][1])),
+            ("company_template_id", json!(company_template)),
+            ("run_id", json!(run_id)),
+            ("base_url", json!(config.api_base)),
+            ("client_id", json!(config.client_id)),
+            ("client_secret", json!(config.client_secret)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect())
+    }
+
+    async fn list(&self, path: &str) -> Result<Vec<Value>, String> {
+        match self.client.get_all(path).await {
+            Ok(Ok(items)) => Ok(items),
+            Ok(Err(response)) => Err(format!(
+                "GET {path} answered {}: {}",
+                response.status, response.body
+            )),
+            Err(err) => Err(format!("GET {path}: {err}")),
+        }
+    }
+
+    /// Why `scenario` cannot run on this target, if it cannot.
+    pub fn skip_reason(&self, scenario: &Scenario) -> Option<String> {
+        scenario.requires.iter().find_map(|requirement| match requirement.as_str() {
+            "mock-only" if !self.target.is_mock => Some("needs mock-only powers (admin, clock, faults); skipped on a sandbox".to_owned()),
+            r if r.starts_with("profile:") => {
+                let wanted = &r["profile:".len()..];
+                match &self.profile {
+                    Some(profile) if profile != wanted => Some(format!("needs the {wanted} profile; the target serves {profile}")),
+                    None if wanted == "documented" => Some("needs the documented profile (seed-only behaviour); a sandbox serves the official API".to_owned()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    }
+
+    /// Runs one scenario from a clean state (mocks are reset first).
+    pub async fn run(&self, scenario: &Scenario) -> ScenarioResult {
+        let started = std::time::Instant::now();
+        let mut transcript = Vec::new();
+        let outcome = match self.skip_reason(scenario) {
+            Some(reason) => Outcome::Skipped(reason),
+            None => match self.target.reset().await {
+                Err(err) => Outcome::Failed(Box::new(Failure {
+                    step: 0,
+                    step_name: "reset the target".to_owned(),
+                    request: "POST /__admin/reset".to_owned(),
+                    expected: vec!["200".to_owned()],
+                    problems: vec![err],
+                    status: 0,
+                    body: Value::Null,
+                })),
+                Ok(()) => {
+                    // A reset forgets tokens; authenticate again.
+                    if let Err(err) = self.client.authenticate().await {
+                        Outcome::Skipped(format!("cannot authenticate: {err}"))
+                    } else {
+                        self.run_steps(scenario, &mut transcript).await
+                    }
+                }
+            },
+        };
+        ScenarioResult {
+            name: scenario.name.clone(),
+            outcome,
+            transcript,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    async fn run_steps(
+        &self,
+        scenario: &Scenario,
+        transcript: &mut Vec<TranscriptEntry>,
+    ) -> Outcome {
+        let mut vars = self.base_vars.clone();
+        for (index, step) in scenario.steps.iter().enumerate() {
+            if let Err(failure) = self.run_step(index + 1, step, &mut vars, transcript).await {
+                return Outcome::Failed(Box::new(failure));
+            }
+        }
+        Outcome::Passed
+    }
+
+    async fn run_step(
+        &self,
+        number: usize,
+        step: &Step,
+        vars: &mut Vars,
+        transcript: &mut Vec<TranscriptEntry>,
+    ) -> Result<(), Failure> {
+        let failure = |request: String, problems: Vec<String>| Failure {
+            step: number,
+            step_name: step.name.clone(),
+            request,
+            expected: describe_expectation(step),
+            problems,
+            status: 0,
+            body: Value::Null,
+        };
+        let repetitions = step.repeat.as_ref().and_then(|r| r.times).unwrap_or(1);
+        for i in 0..repetitions {
+            if step.repeat.as_ref().is_some_and(|r| r.times.is_some()) {
+                vars.insert("i".to_owned(), json!(i));
+            }
+            let (method, mut url, headers, body) = prepare(&step.request, vars).map_err(|e| {
+                failure(
+                    format!("{} {}", step.request.method, step.request.path),
+                    vec![e],
+                )
+            })?;
+            let mut pages = 0;
+            loop {
+                pages += 1;
+                let description = describe_request(&method, &url, &body);
+                let response = self
+                    .send(step.request.auth, method.clone(), &url, &headers, &body)
+                    .await
+                    .map_err(|e| failure(description.clone(), vec![e]))?;
+                transcript.push(TranscriptEntry {
+                    step: step.name.clone(),
+                    request: normalize_path(&method, &url, vars),
+                    status: response.status,
+                    body: normalize(&response.body, vars),
+                });
+                let problems = check(step, &response, vars);
+                if !problems.is_empty() {
+                    return Err(Failure {
+                        status: response.status,
+                        body: response.body.clone(),
+                        ..failure(description, problems)
+                    });
+                }
+                capture(step, &response, vars)
+                    .map_err(|e| failure(description.clone(), vec![e]))?;
+                let follow = step.repeat.as_ref().and_then(|r| r.follow.as_deref());
+                let max = step.repeat.as_ref().and_then(|r| r.max).unwrap_or(100);
+                match follow.and_then(|rel| response.link(rel)) {
+                    Some(next) if pages < max => url = next,
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        auth: Auth,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: &RequestBody,
+    ) -> Result<ApiResponse, String> {
+        match auth {
+            Auth::Bearer => self
+                .client
+                .request(method, url, headers, body)
+                .await
+                .map_err(|e| e.to_string()),
+            Auth::None => {
+                let unauthenticated = ProcoreClient::new(ClientConfig {
+                    company_id: None,
+                    ..self.client.config().clone()
+                });
+                unauthenticated
+                    .request_without_token(method, url, headers, body)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// A request ready to send: method, URL, extra headers, body.
+type Prepared = (Method, String, Vec<(String, String)>, RequestBody);
+
+/// The request of a step with its variables filled in.
+fn prepare(spec: &RequestSpec, vars: &Vars) -> Result<Prepared, String> {
+    let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut url = render(&spec.path, vars)?;
+    if !spec.query.is_empty() {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in &spec.query {
+            query.append_pair(&render(key, vars)?, &render(value, vars)?);
+        }
+        url = format!(
+            "{url}{}{}",
+            if url.contains('?') { '&' } else { '?' },
+            query.finish()
+        );
+    }
+    let headers = spec
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), render(v, vars)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let body = if let Some(json) = &spec.json {
+        RequestBody::Json(render_value(json, vars)?)
+    } else if let Some(form) = &spec.form {
+        RequestBody::Form(
+            form.iter()
+                .map(|(k, v)| Ok((render(k, vars)?, render(v, vars)?)))
+                .collect::<Result<_, String>>()?,
+        )
+    } else if let Some(parts) = &spec.multipart {
+        let mut texts = Vec::new();
+        let mut files = Vec::new();
+        for (name, value) in parts {
+            match render_value(value, vars)? {
+                Value::Object(file) => files.push((
+                    name.clone(),
+                    file.get("file_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("file")
+                        .to_owned(),
+                    file.get("content_type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("application/octet-stream")
+                        .to_owned(),
+                    file.get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .as_bytes()
+                        .to_vec(),
+                )),
+                Value::String(text) => texts.push((name.clone(), text)),
+                other => texts.push((name.clone(), other.to_string())),
+            }
+        }
+        RequestBody::Multipart(texts, files)
+    } else if let Some(raw) = &spec.raw {
+        RequestBody::Raw(render(raw, vars)?.into_bytes())
+    } else {
+        RequestBody::Empty
+    };
+    Ok((method, url, headers, body))
+}
+
+/// Every way `response` misses the step's expectation.
+fn check(step: &Step, response: &ApiResponse, vars: &Vars) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(status) = &step.expect.status {
+        if !status.allows(response.status) {
+            problems.push(format!(
+                "status: expected {}, got {}",
+                describe_status(status),
+                response.status
+            ));
+        }
+    }
+    for (name, expectation) in &step.expect.headers {
+        let value = response.header(name);
+        if expectation.present && value.is_none() {
+            problems.push(format!("header {name}: expected present, got nothing"));
+        }
+        if expectation.absent && value.is_some() {
+            problems.push(format!(
+                "header {name}: expected absent, got {:?}",
+                value.unwrap_or_default()
+            ));
+        }
+        if let Some(wanted) = &expectation.equals {
+            let wanted = render(wanted, vars).unwrap_or_else(|e| e);
+            if value != Some(wanted.as_str()) {
+                problems.push(format!("header {name}: expected {wanted:?}, got {value:?}"));
+            }
+        }
+        if let Some(pattern) = &expectation.matches {
+            let matched = regex::Regex::new(pattern)
+                .ok()
+                .zip(value)
+                .is_some_and(|(re, v)| re.is_match(v));
+            if !matched {
+                problems.push(format!(
+                    "header {name}: expected to match /{pattern}/, got {value:?}"
+                ));
+            }
+        }
+    }
+    if let Some(expected) = &step.expect.json {
+        match render_value(expected, vars) {
+            Ok(expected) => problems.extend(
+                mismatches(&expected, Some(&response.body))
+                    .into_iter()
+                    .map(|p| format!("json {p}")),
+            ),
+            Err(err) => problems.push(err),
+        }
+    }
+    problems
+}
+
+/// Reads the step's captures from `response` into `vars`.
+fn capture(step: &Step, response: &ApiResponse, vars: &mut Vars) -> Result<(), String> {
+    for (name, spec) in &step.capture {
+        let value = match spec {
+            Capture::Pointer(pointer) => response
+                .body
+                .pointer(pointer)
+                .cloned()
+                .ok_or_else(|| format!("capture {name}: nothing at {pointer}"))?,
+            Capture::Spec(spec) => {
+                if let Some(header) = &spec.header {
+                    let text = match &spec.rel {
+                        Some(rel) => response.link(rel),
+                        None => response.header(header).map(str::to_owned),
+                    };
+                    let text = text.ok_or_else(|| format!("capture {name}: no header {header}"))?;
+                    let text = match &spec.regex {
+                        Some(pattern) => regex::Regex::new(pattern)
+                            .ok()
+                            .and_then(|re| {
+                                re.captures(&text)?.get(1).map(|m| m.as_str().to_owned())
+                            })
+                            .ok_or_else(|| {
+                                format!(
+                                    "capture {name}: {header} {text:?} does not match /{pattern}/"
+                                )
+                            })?,
+                        None => text,
+                    };
+                    text.parse::<u64>()
+                        .map(|n| json!(n))
+                        .unwrap_or(Value::String(text))
+                } else {
+                    let pointer = spec.pointer.as_deref().unwrap_or("");
+                    let target = response
+                        .body
+                        .pointer(pointer)
+                        .ok_or_else(|| format!("capture {name}: nothing at {pointer}"))?;
+                    if spec.count {
+                        let count = target.as_array().map_or(0, Vec::len) as u64;
+                        let before = if spec.accumulate {
+                            vars.get(name).and_then(Value::as_u64).unwrap_or(0)
+                        } else {
+                            0
+                        };
+                        json!(before + count)
+                    } else {
+                        let filter = spec
+                            .filter
+                            .as_ref()
+                            .map(|f| render_value(f, vars))
+                            .transpose()?;
+                        let picked = match (&filter, target.as_array()) {
+                            (Some(filter), Some(items)) => items
+                                .iter()
+                                .find(|item| mismatches(filter, Some(item)).is_empty())
+                                .ok_or_else(|| {
+                                    format!(
+                                        "capture {name}: no element of {pointer} matches {filter}"
+                                    )
+                                })?,
+                            _ => target,
+                        };
+                        let take = spec.take.as_deref().unwrap_or("");
+                        picked
+                            .pointer(take)
+                            .cloned()
+                            .ok_or_else(|| format!("capture {name}: nothing at {take}"))?
+                    }
+                }
+            }
+        };
+        vars.insert(name.clone(), value);
+    }
+    Ok(())
+}
+
+fn describe_status(status: &super::schema::StatusSpec) -> String {
+    match status {
+        super::schema::StatusSpec::One(s) => s.to_string(),
+        super::schema::StatusSpec::Any(all) => format!("one of {all:?}"),
+    }
+}
+
+fn describe_expectation(step: &Step) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(status) = &step.expect.status {
+        lines.push(format!("status {}", describe_status(status)));
+    }
+    for (name, header) in &step.expect.headers {
+        lines.push(format!("header {name} {}", serde_json::to_string(&json!({
+            "present": header.present, "absent": header.absent, "equals": header.equals, "matches": header.matches
+        })).unwrap_or_default()));
+    }
+    if let Some(json) = &step.expect.json {
+        lines.push(format!("json {json}"));
+    }
+    lines
+}
+
+fn describe_request(method: &Method, url: &str, body: &RequestBody) -> String {
+    match body {
+        RequestBody::Empty => format!("{method} {url}"),
+        RequestBody::Json(value) => format!("{method} {url} {value}"),
+        RequestBody::Form(pairs) => format!("{method} {url} (form) {pairs:?}"),
+        RequestBody::Multipart(texts, files) => format!(
+            "{method} {url} (multipart) {texts:?} + {} file(s)",
+            files.len()
+        ),
+        RequestBody::Raw(bytes) => format!("{method} {url} {}", String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// `METHOD /path?query` with numbers in the path and the host removed, for transcripts.
+fn normalize_path(method: &Method, url: &str, vars: &Vars) -> String {
+    let run_id = vars
+        .get("run_id")
+        .and_then(Value::as_str)
+        .unwrap_or("\u{0}");
+    let url = url.replace(run_id, "[run]");
+    let url = url.as_str();
+    let path = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let path: Vec<String> = path
+        .split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.chars().all(|c| c.is_ascii_digit()) {
+                "{id}".to_owned()
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect();
+    let query: Vec<String> = form_urlencoded::parse(query.as_bytes())
+        .map(|(key, value)| {
+            let value = if chrono::DateTime::parse_from_rfc3339(&value).is_ok() {
+                "[timestamp]".to_owned()
+            } else {
+                redact_text(&value)
+            };
+            format!("{key}={value}")
+        })
+        .collect();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    format!("{method} {}{query}", path.join("/"))
+}
+
+/// A body with ids, timestamps, run-specific emails and secrets redacted, for transcripts.
+fn normalize(value: &Value, vars: &Vars) -> Value {
+    let run_id = vars
+        .get("run_id")
+        .and_then(Value::as_str)
+        .unwrap_or("\u{0}");
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, v)| {
+                    let redacted = match (key.as_str(), v) {
+                        ("access_token" | "refresh_token" | "code", Value::String(_)) => {
+                            json!("[token]")
+                        }
+                        (k, Value::Number(_))
+                            if k == "id"
+                                || k.ends_with("_id")
+                                || k == "created_at"
+                                || k == "epoch"
+                                || k == "expires_in_seconds" =>
+                        {
+                            json!("[id]")
+                        }
+                        _ => normalize(v, vars),
+                    };
+                    (key.clone(), redacted)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| normalize(v, vars)).collect()),
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => json!("[timestamp]"),
+        Value::String(s) if s.contains(run_id) => json!(s.replace(run_id, "[run]")),
+        Value::String(s) => json!(redact_text(s)),
+        other => other.clone(),
+    }
+}
+
+/// Runs of three or more digits become `#` (ids and epochs in messages and queries).
+fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |out: &mut String, digits: &mut String| {
+        if digits.len() >= 3 {
+            out.push('#');
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut out, &mut digits);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut digits);
+    out
+}

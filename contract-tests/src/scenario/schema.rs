@@ -1,0 +1,359 @@
+//! The scenario file format (documented for users in `scenarios/README.md`), and loading with
+//! validation: a problem is reported with its file, step and field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One workflow: a named sequence of requests with expectations.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Unique name, used by `--filter` and in reports.
+    pub name: String,
+    /// What the workflow proves.
+    #[serde(default)]
+    pub description: String,
+    /// Free labels.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// What a target must offer: `mock-only`, `profile:documented`, `profile:official`.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// The steps, run in order; the first failure ends the scenario.
+    pub steps: Vec<Step>,
+    /// The file it came from.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// One request and what must come back.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// What the step does, for reports.
+    pub name: String,
+    /// The request.
+    pub request: RequestSpec,
+    /// What the answer must look like.
+    #[serde(default)]
+    pub expect: Expectation,
+    /// Variables to read from the answer.
+    #[serde(default)]
+    pub capture: BTreeMap<String, Capture>,
+    /// Run the step several times, or follow pagination.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
+}
+
+/// An HTTP request. Every string may hold `{{variables}}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// `GET`, `POST`, `PATCH`, `PUT` or `DELETE`.
+    pub method: String,
+    /// Path below the API base (or `/oauth/...`, `/__admin/...`), or an absolute URL.
+    pub path: String,
+    /// Query parameters, appended in order.
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body.
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// A form-urlencoded body.
+    #[serde(default)]
+    pub form: Option<Vec<(String, String)>>,
+    /// A multipart body: text parts, and files given as `{"file_name", "content_type", "text"}`.
+    #[serde(default)]
+    pub multipart: Option<Vec<(String, Value)>>,
+    /// A raw text body, sent with whatever `Content-Type` the headers give (for bad input).
+    #[serde(default)]
+    pub raw: Option<String>,
+    /// `bearer` (default: the target's token and company header) or `none` (no credentials).
+    #[serde(default)]
+    pub auth: Auth,
+}
+
+/// Which credentials a request carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// The target's bearer token and `Procore-Company-Id`.
+    #[default]
+    Bearer,
+    /// Nothing: for OAuth endpoints and for proving 401s.
+    None,
+}
+
+/// What an answer must look like.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The status, or any of several.
+    #[serde(default)]
+    pub status: Option<StatusSpec>,
+    /// Headers: `{"present": true}`, `{"absent": true}`, `{"equals": "..."}`, `{"matches": "regex"}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderExpectation>,
+    /// A JSON subset the body must match; see the README for matchers.
+    #[serde(default)]
+    pub json: Option<Value>,
+}
+
+/// One status or several.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    /// Exactly this status.
+    One(u16),
+    /// Any of these.
+    Any(Vec<u16>),
+}
+
+impl StatusSpec {
+    /// Whether `status` is allowed.
+    pub fn allows(&self, status: u16) -> bool {
+        match self {
+            StatusSpec::One(s) => *s == status,
+            StatusSpec::Any(all) => all.contains(&status),
+        }
+    }
+}
+
+/// A condition on one header.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderExpectation {
+    /// The header must be there.
+    #[serde(default)]
+    pub present: bool,
+    /// The header must not be there.
+    #[serde(default)]
+    pub absent: bool,
+    /// Exact value (after templating).
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// A regular expression the value must match.
+    #[serde(default)]
+    pub matches: Option<String>,
+}
+
+/// Where a variable comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Capture {
+    /// A JSON pointer into the body (`/id`, `/0/email_address`).
+    Pointer(String),
+    /// Something more specific.
+    Spec(CaptureSpec),
+}
+
+/// The forms of capture beyond a plain pointer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSpec {
+    /// A response header (`Total`), or with `rel` an entry of the `Link` header.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// With `header: "Link"`: the rel whose URL to take.
+    #[serde(default)]
+    pub rel: Option<String>,
+    /// A pointer to an array to search (with `where` and `take`) or to count (with `count`).
+    #[serde(default)]
+    pub pointer: Option<String>,
+    /// The array element to pick: the first that matches this JSON subset.
+    #[serde(rename = "where", default)]
+    pub filter: Option<Value>,
+    /// A pointer inside the picked element.
+    #[serde(default)]
+    pub take: Option<String>,
+    /// Capture the array's length instead; with `accumulate`, add it to the variable.
+    #[serde(default)]
+    pub count: bool,
+    /// Add to the variable's current value (pagination walks).
+    #[serde(default)]
+    pub accumulate: bool,
+    /// With `header`: a regular expression whose first group is captured.
+    #[serde(default)]
+    pub regex: Option<String>,
+}
+
+/// Repetition of a step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Run the step this many times, with `{{i}}` = 0, 1, ...
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Follow the `Link` rel (usually `next`) until there is none, checking every page.
+    #[serde(default)]
+    pub follow: Option<String>,
+    /// At most this many pages when following.
+    #[serde(default)]
+    pub max: Option<u32>,
+}
+
+/// A scenario file that cannot be used, named by file, step and field.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {location}: {problem}")]
+pub struct LoadError {
+    /// The file.
+    pub file: String,
+    /// Where in it (`steps[2].request.method`).
+    pub location: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
+const REQUIREMENTS: [&str; 3] = ["mock-only", "profile:documented", "profile:official"];
+
+impl Scenario {
+    /// Reads and validates one scenario file.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+            file: file.clone(),
+            location: "file".to_owned(),
+            problem: e.to_string(),
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, LoadError> {
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let mut scenario: Scenario =
+            serde_path_to_error::deserialize(deserializer).map_err(|err| LoadError {
+                file: file.to_owned(),
+                location: err.path().to_string(),
+                problem: err.into_inner().to_string(),
+            })?;
+        scenario.file = PathBuf::from(file);
+        let fail = |location: String, problem: String| LoadError {
+            file: file.to_owned(),
+            location,
+            problem,
+        };
+        if scenario.steps.is_empty() {
+            return Err(fail(
+                "steps".to_owned(),
+                "a scenario needs at least one step".to_owned(),
+            ));
+        }
+        for (i, requirement) in scenario.requires.iter().enumerate() {
+            if !REQUIREMENTS.contains(&requirement.as_str()) {
+                return Err(fail(
+                    format!("requires[{i}]"),
+                    format!("`{requirement}` is not one of {}", REQUIREMENTS.join(", ")),
+                ));
+            }
+        }
+        for (i, step) in scenario.steps.iter().enumerate() {
+            let at = format!("steps[{i}] ({})", step.name);
+            if !METHODS.contains(&step.request.method.to_ascii_uppercase().as_str()) {
+                return Err(fail(
+                    format!("{at}.request.method"),
+                    format!(
+                        "`{}` is not one of {}",
+                        step.request.method,
+                        METHODS.join(", ")
+                    ),
+                ));
+            }
+            let bodies = [
+                step.request.json.is_some(),
+                step.request.form.is_some(),
+                step.request.multipart.is_some(),
+                step.request.raw.is_some(),
+            ];
+            if bodies.iter().filter(|b| **b).count() > 1 {
+                return Err(fail(
+                    format!("{at}.request"),
+                    "give at most one of json, form, multipart, raw".to_owned(),
+                ));
+            }
+            for (name, header) in &step.expect.headers {
+                if let Some(pattern) = &header.matches {
+                    regex::Regex::new(pattern).map_err(|e| {
+                        fail(format!("{at}.expect.headers.{name}.matches"), e.to_string())
+                    })?;
+                }
+            }
+            if let Some(repeat) = &step.repeat {
+                if repeat.times.is_some() == repeat.follow.is_some() {
+                    return Err(fail(
+                        format!("{at}.repeat"),
+                        "give exactly one of times, follow".to_owned(),
+                    ));
+                }
+            }
+            for (name, capture) in &step.capture {
+                if let Capture::Spec(spec) = capture {
+                    if spec.header.is_none() && spec.pointer.is_none() {
+                        return Err(fail(
+                            format!("{at}.capture.{name}"),
+                            "needs a header or a pointer".to_owned(),
+                        ));
+                    }
+                    if let Some(pattern) = &spec.regex {
+                        let compiled = regex::Regex::new(pattern).map_err(|e| {
+                            fail(format!("{at}.capture.{name}.regex"), e.to_string())
+                        })?;
+                        if compiled.captures_len() < 2 {
+                            return Err(fail(
+                                format!("{at}.capture.{name}.regex"),
+                                "needs a capture group".to_owned(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(scenario)
+    }
+
+    /// Every `*.json` scenario in `dir`, sorted by file name.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Self>, LoadError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+            file: dir.display().to_string(),
+            location: "directory".to_owned(),
+            problem: e.to_string(),
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files.iter().map(|f| Self::load(f)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_name_the_file_step_and_field() {
+        let bad_method = r#"{"name": "x", "steps": [{"name": "first", "request": {"method": "FETCH", "path": "/"}}]}"#;
+        let err = Scenario::parse(bad_method, "x.json").unwrap_err();
+        assert_eq!(err.to_string(), "x.json: steps[0] (first).request.method: `FETCH` is not one of GET, POST, PATCH, PUT, DELETE");
+        let unknown_field = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/", "bdy": 1}}]}"#;
+        let err = Scenario::parse(unknown_field, "y.json").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("y.json: steps[0].request.bdy: unknown field `bdy`"),
+            "{err}"
+        );
+        let bad_requirement = r#"{"name": "x", "requires": ["gpu"], "steps": [{"name": "s", "request": {"method": "GET", "path": "/"}}]}"#;
+        assert!(Scenario::parse(bad_requirement, "z.json")
+            .unwrap_err()
+            .to_string()
+            .contains("requires[0]"));
+    }
+}
