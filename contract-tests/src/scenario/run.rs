@@ -328,8 +328,17 @@ impl Runner {
                     company_id: None,
                     ..self.client.config().clone()
                 });
+                let path = url
+                    .strip_prefix(self.client.config().api_base.as_str())
+                    .unwrap_or(url);
+                // The mock's control plane takes its own token when it is guarded by one.
+                let admin = self
+                    .target
+                    .admin_header()
+                    .filter(|_| path.starts_with("/__admin"));
+                let headers: Vec<(String, String)> = headers.iter().cloned().chain(admin).collect();
                 unauthenticated
-                    .request_without_token(method, url, headers, body)
+                    .request_without_token(method, url, &headers, body)
                     .await
                     .map_err(|e| e.to_string())
             }
