@@ -48,6 +48,9 @@ enum Command {
         /// Allow a sandbox target on Procore's production hosts.
         #[arg(long)]
         allow_production: bool,
+        /// The token of a mock started with `--admin-token` (for resets and mock-only steps).
+        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
     /// Random user lifecycles checked against a reference model, shrunk on failure.
     Lifecycle {
@@ -145,6 +148,7 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             junit,
             reset,
             allow_production,
+            admin_token,
         } => runtime()?.block_on(run_scenarios(
             target,
             scenarios,
@@ -152,6 +156,7 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             junit,
             reset,
             allow_production,
+            admin_token,
         )),
         Command::Lifecycle {
             target,
@@ -220,6 +225,7 @@ async fn run_scenarios(
     junit: Option<PathBuf>,
     reset: bool,
     allow_production: bool,
+    admin_token: Option<String>,
 ) -> anyhow::Result<bool> {
     let mut scenarios = Scenario::load_dir(&dir)?;
     if let Some(filter) = &filter {
@@ -228,7 +234,9 @@ async fn run_scenarios(
     if scenarios.is_empty() {
         bail!("no scenarios to run in {}", dir.display());
     }
-    let target = Target::open(&spec, allow_production).map_err(anyhow::Error::msg)?;
+    let target = Target::open(&spec, allow_production)
+        .map_err(anyhow::Error::msg)?
+        .with_admin_token(admin_token);
     if reset {
         target.reset().await.map_err(anyhow::Error::msg)?;
     }

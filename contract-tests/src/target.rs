@@ -48,6 +48,8 @@ pub struct Target {
     pub is_mock: bool,
     /// A project to work in, when the sandbox names one.
     pub project_id: Option<u64>,
+    /// The bearer token `/__admin` needs on a mock started with `--admin-token`.
+    pub admin_token: Option<String>,
     /// The embedded server, kept alive as long as the target.
     server: Option<MockServer>,
 }
@@ -83,6 +85,7 @@ impl Target {
             },
             is_mock: true,
             project_id: None,
+            admin_token: None,
             server: None,
         }
     }
@@ -146,8 +149,32 @@ impl Target {
             project_id: var("PROCORE_PROJECT_ID")
                 .map(|_| number("PROCORE_PROJECT_ID"))
                 .transpose()?,
+            admin_token: None,
             server: None,
         })
+    }
+
+    /// Sends `/__admin` calls with `token` (a mock started with `--admin-token`).
+    pub fn with_admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token;
+        self
+    }
+
+    /// The `Authorization` header an `/__admin` call needs, if the mock is guarded.
+    pub fn admin_header(&self) -> Option<(String, String)> {
+        self.admin_token
+            .as_ref()
+            .map(|token| ("Authorization".to_owned(), format!("Bearer {token}")))
+    }
+
+    /// An `/__admin` request to a mock, carrying the admin token when there is one.
+    fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}{path}", self.client.api_base);
+        let request = reqwest::Client::new().request(method, url);
+        match self.admin_header() {
+            Some((name, value)) => request.header(name, value),
+            None => request,
+        }
     }
 
     /// `POST /__admin/reset` on a mock; a no-op elsewhere.
@@ -156,8 +183,8 @@ impl Target {
             return Ok(());
         }
         let url = format!("{}/__admin/reset", self.client.api_base);
-        let response = reqwest::Client::new()
-            .post(&url)
+        let response = self
+            .admin(reqwest::Method::POST, "/__admin/reset")
             .send()
             .await
             .map_err(|e| format!("POST {url}: {e}"))?;
@@ -173,9 +200,8 @@ impl Target {
         if !self.is_mock {
             return None;
         }
-        let url = format!("{}/__admin/health", self.client.api_base);
-        let health: serde_json::Value = reqwest::Client::new()
-            .get(url)
+        let health: serde_json::Value = self
+            .admin(reqwest::Method::GET, "/__admin/health")
             .send()
             .await
             .ok()?

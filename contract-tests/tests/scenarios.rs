@@ -325,3 +325,36 @@ async fn the_client_retries_429s_as_the_headers_say_within_its_bound() {
         .collect();
     assert_eq!(statuses, [429, 429, 200, 429, 429]);
 }
+
+#[tokio::test]
+async fn a_mock_guarded_by_an_admin_token_is_driven_with_that_token() {
+    let server = procore_mock::MockServer::builder()
+        .config(procore_mock::Config {
+            admin_token: Some("s3cret".to_owned()),
+            ..procore_mock::Config::default()
+        })
+        .start();
+    let spec = TargetSpec::Url(server.url().to_owned());
+    let unguarded = Target::open(&spec, false).unwrap();
+    let refused = unguarded.reset().await.unwrap_err();
+    assert!(refused.contains("401"), "{refused}");
+
+    let target = Target::open(&spec, false)
+        .unwrap()
+        .with_admin_token(Some("s3cret".to_owned()));
+    target.reset().await.unwrap();
+    let scenarios: Vec<Scenario> = Scenario::load_dir(&scenarios_dir())
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.requires.iter().any(|r| r == "mock-only"))
+        .collect();
+    let runner = Runner::connect(target).await.unwrap();
+    let results = run_all(&runner, &scenarios, |_| {}).await;
+    let text = report::text(&results);
+    let totals = report::totals(&results);
+    assert_eq!(
+        (totals.passed, totals.failed),
+        (scenarios.len(), 0),
+        "{text}"
+    );
+}

@@ -36,6 +36,67 @@ pub fn render(text: &str, vars: &Vars) -> Result<String, String> {
     Ok(out)
 }
 
+/// The string matchers; `$contains:TEXT` is matched by its prefix.
+const STRING_MATCHERS: [&str; 7] = [
+    "$any",
+    "$absent",
+    "$null",
+    "$any_integer",
+    "$any_string",
+    "$any_boolean",
+    "$iso8601",
+];
+/// The one-key object matchers over arrays.
+const ARRAY_MATCHERS: [&str; 4] = ["$some", "$none", "$each", "$length"];
+
+/// The names of the variables `text` uses, or why a `{{` is malformed (checked at load time).
+pub fn variables(text: &str) -> Result<Vec<&str>, String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed `{{{{` in `{text}`"))?;
+        names.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    Ok(names)
+}
+
+/// Checks at load time that an expectation uses only known matchers, so a typo such as
+/// `$any_integr` is refused instead of failing every run as a literal string.
+pub fn check_matchers(expected: &Value) -> Result<(), String> {
+    match expected {
+        Value::String(s)
+            if s.starts_with('$')
+                && !STRING_MATCHERS.contains(&s.as_str())
+                && !s.starts_with("$contains:") =>
+        {
+            Err(format!(
+                "unknown matcher `{s}` (known: {}, $contains:TEXT)",
+                STRING_MATCHERS.join(", ")
+            ))
+        }
+        Value::Array(items) => items.iter().try_for_each(check_matchers),
+        Value::Object(map) if map.len() == 1 && map.keys().all(|k| k.starts_with('$')) => {
+            let (name, inner) = map.iter().next().expect("one entry");
+            if !ARRAY_MATCHERS.contains(&name.as_str()) {
+                return Err(format!(
+                    "unknown matcher `{name}` (known: {})",
+                    ARRAY_MATCHERS.join(", ")
+                ));
+            }
+            if name == "$length" && !inner.is_u64() {
+                return Err("`$length` takes a whole number".to_owned());
+            }
+            check_matchers(inner)
+        }
+        Value::Object(map) => map.values().try_for_each(check_matchers),
+        _ => Ok(()),
+    }
+}
+
 /// Renders every string in a JSON value. A string that is exactly `{{name}}` takes the
 /// variable's JSON value, so `"id": "{{user_id}}"` sends a number.
 pub fn render_value(value: &Value, vars: &Vars) -> Result<Value, String> {
@@ -191,6 +252,32 @@ fn shown(value: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_matcher_is_understood_and_typos_are_refused() {
+        for matcher in STRING_MATCHERS {
+            assert!(check_matchers(&json!(matcher)).is_ok());
+            let problems = mismatches(&json!(matcher), Some(&json!(1)));
+            assert!(
+                problems.iter().all(|p| !p.contains("unknown matcher")),
+                "{matcher}"
+            );
+        }
+        for matcher in ARRAY_MATCHERS {
+            let expected = json!({ matcher: 0 });
+            assert!(check_matchers(&expected).is_ok());
+            let problems = mismatches(&expected, Some(&json!([])));
+            assert!(
+                problems.iter().all(|p| !p.contains("unknown matcher")),
+                "{matcher}"
+            );
+        }
+        let err = check_matchers(&json!({"user": {"id": "$any_integr"}})).unwrap_err();
+        assert!(err.contains("unknown matcher `$any_integr`"), "{err}");
+        assert!(check_matchers(&json!({"$soem": {}})).is_err());
+        assert_eq!(variables("/a/{{x}}/b/{{ y }}"), Ok(vec!["x", "y"]));
+        assert!(variables("{{x").is_err());
+    }
     use serde_json::json;
 
     #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::matching::{mismatches, render, render_value, Vars};
-use super::schema::{Auth, Capture, RequestSpec, Scenario, Step};
+use super::schema::{Auth, Capture, RequestSpec, Scenario, Step, DISCOVERED_VARS};
 use crate::client::{ApiResponse, ClientConfig, ProcoreClient, RequestBody};
 use crate::target::Target;
 
@@ -155,21 +155,24 @@ impl Runner {
             .and_then(|t| t["id"].as_u64())
             .ok_or("the company needs a company-tools permission template")?;
         let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-        Ok([
-            ("company_id", json!(company_id)),
-            ("project_id", json!(project_ids[0])),
-            ("other_project_id", json!(project_ids[1])),
-            ("project_template_id", json!(templates[0][0])),
-            ("other_template_id", json!(templates[0][1])),
-            ("company_template_id", json!(company_template)),
-            ("run_id", json!(run_id)),
-            ("base_url", json!(config.api_base)),
-            ("client_id", json!(config.client_id)),
-            ("client_secret", json!(config.client_secret)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect())
+        // In the order of DISCOVERED_VARS, which file validation checks templates against.
+        let values = [
+            json!(company_id),
+            json!(project_ids[0]),
+            json!(project_ids[1]),
+            json!(templates[0][0]),
+            json!(templates[0][1]),
+            json!(company_template),
+            json!(run_id),
+            json!(config.api_base),
+            json!(config.client_id),
+            json!(config.client_secret),
+        ];
+        Ok(DISCOVERED_VARS
+            .into_iter()
+            .zip(values)
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect())
     }
 
     async fn list(&self, path: &str) -> Result<Vec<Value>, String> {
@@ -328,8 +331,17 @@ impl Runner {
                     company_id: None,
                     ..self.client.config().clone()
                 });
+                let path = url
+                    .strip_prefix(self.client.config().api_base.as_str())
+                    .unwrap_or(url);
+                // The mock's control plane takes its own token when it is guarded by one.
+                let admin = self
+                    .target
+                    .admin_header()
+                    .filter(|_| path.starts_with("/__admin"));
+                let headers: Vec<(String, String)> = headers.iter().cloned().chain(admin).collect();
                 unauthenticated
-                    .request_without_token(method, url, headers, body)
+                    .request_without_token(method, url, &headers, body)
                     .await
                     .map_err(|e| e.to_string())
             }

@@ -1,11 +1,13 @@
 //! The scenario file format (documented for users in `scenarios/README.md`), and loading with
 //! validation: a problem is reported with its file, step and field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::matching;
 
 /// One workflow: a named sequence of requests with expectations.
 #[derive(Clone, Debug, Deserialize)]
@@ -198,6 +200,58 @@ pub struct Repeat {
     pub max: Option<u32>,
 }
 
+impl Step {
+    /// Every string of the step that is templated, with the field it sits in.
+    fn templated_strings(&self) -> Vec<(String, &str)> {
+        let request = &self.request;
+        let mut out: Vec<(String, &str)> = vec![("request.path".to_owned(), &request.path)];
+        for (key, value) in &request.query {
+            out.push(("request.query".to_owned(), key));
+            out.push(("request.query".to_owned(), value));
+        }
+        for (name, value) in &request.headers {
+            out.push((format!("request.headers.{name}"), value));
+        }
+        for (key, value) in request.form.iter().flatten() {
+            out.push(("request.form".to_owned(), key));
+            out.push(("request.form".to_owned(), value));
+        }
+        if let Some(raw) = &request.raw {
+            out.push(("request.raw".to_owned(), raw));
+        }
+        if let Some(json) = &request.json {
+            json_strings(json, "request.json", &mut out);
+        }
+        for (name, value) in request.multipart.iter().flatten() {
+            json_strings(value, &format!("request.multipart.{name}"), &mut out);
+        }
+        for (name, header) in &self.expect.headers {
+            for text in header.equals.iter().chain(&header.matches) {
+                out.push((format!("expect.headers.{name}"), text));
+            }
+        }
+        if let Some(json) = &self.expect.json {
+            json_strings(json, "expect.json", &mut out);
+        }
+        out
+    }
+}
+
+/// Every string (keys included) in a JSON value, labelled with `field`.
+fn json_strings<'a>(value: &'a Value, field: &str, out: &mut Vec<(String, &'a str)>) {
+    match value {
+        Value::String(s) => out.push((field.to_owned(), s)),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, field, out)),
+        Value::Object(map) => {
+            for (key, item) in map {
+                out.push((field.to_owned(), key));
+                json_strings(item, field, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A scenario file that cannot be used, named by file, step and field.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {location}: {problem}")]
@@ -209,6 +263,21 @@ pub struct LoadError {
     /// What is wrong.
     pub problem: String,
 }
+
+/// The variables the runner discovers on the target before each run, in the order
+/// `Runner::discover` fills them.
+pub const DISCOVERED_VARS: [&str; 10] = [
+    "company_id",
+    "project_id",
+    "other_project_id",
+    "project_template_id",
+    "other_template_id",
+    "company_template_id",
+    "run_id",
+    "base_url",
+    "client_id",
+    "client_secret",
+];
 
 const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
 const REQUIREMENTS: [&str; 3] = ["mock-only", "profile:documented", "profile:official"];
@@ -254,8 +323,29 @@ impl Scenario {
                 ));
             }
         }
+        let mut defined: BTreeSet<&str> = DISCOVERED_VARS.into_iter().collect();
         for (i, step) in scenario.steps.iter().enumerate() {
             let at = format!("steps[{i}] ({})", step.name);
+            let mut scope = defined.clone();
+            if step.repeat.as_ref().is_some_and(|r| r.times.is_some()) {
+                scope.insert("i");
+            }
+            for (field, text) in step.templated_strings() {
+                let unknown = matching::variables(text)
+                    .map_err(|e| fail(format!("{at}.{field}"), e))?
+                    .into_iter()
+                    .find(|name| !scope.contains(name));
+                if let Some(name) = unknown {
+                    return Err(fail(
+                        format!("{at}.{field}"),
+                        format!("`{{{{{name}}}}}` is used before any step captures it"),
+                    ));
+                }
+            }
+            if let Some(json) = &step.expect.json {
+                matching::check_matchers(json).map_err(|e| fail(format!("{at}.expect.json"), e))?;
+            }
+            defined.extend(step.capture.keys().map(String::as_str));
             if !METHODS.contains(&step.request.method.to_ascii_uppercase().as_str()) {
                 return Err(fail(
                     format!("{at}.request.method"),
@@ -355,5 +445,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("requires[0]"));
+    }
+
+    #[test]
+    fn a_variable_must_be_discovered_or_captured_before_it_is_used() {
+        let early = r#"{"name": "x", "steps": [
+            {"name": "use", "request": {"method": "GET", "path": "/users/{{user_id}}"}},
+            {"name": "capture", "request": {"method": "GET", "path": "/{{company_id}}"}, "capture": {"user_id": "/id"}}]}"#;
+        let err = Scenario::parse(early, "x.json").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.json: steps[0] (use).request.path: `{{user_id}}` is used before any step captures it"
+        );
+        let later = r#"{"name": "x", "steps": [
+            {"name": "capture", "request": {"method": "GET", "path": "/{{company_id}}"}, "capture": {"user_id": "/id"}},
+            {"name": "bulk", "request": {"method": "POST", "path": "/users/{{user_id}}", "json": {"n": "{{i}}"}}, "repeat": {"times": 2}}]}"#;
+        assert!(Scenario::parse(later, "x.json").is_ok());
+        let no_counter = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/{{i}}"}}]}"#;
+        assert!(Scenario::parse(no_counter, "x.json").is_err());
+    }
+
+    #[test]
+    fn an_unknown_matcher_is_refused_at_load_time() {
+        let typo = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/"},
+            "expect": {"json": {"id": "$any_integr"}}}]}"#;
+        let err = Scenario::parse(typo, "x.json").unwrap_err().to_string();
+        assert!(
+            err.starts_with("x.json: steps[0] (s).expect.json: unknown matcher `$any_integr`"),
+            "{err}"
+        );
     }
 }
