@@ -1,20 +1,23 @@
 //! The request journal: what clients sent and what they were answered, for tests to inspect.
 //!
-//! A fixed ring of slots written without a lock: each request takes the next sequence number
-//! from an atomic counter and swaps its record into slot `number % capacity`, so recording never
-//! makes requests wait on each other and memory is bounded by the capacity. Records keep the
-//! request's own (reference-counted) parts; turning them into readable JSON, with credentials
-//! redacted, happens only when someone reads the journal, not on the request path.
+//! A fixed ring of slots: each request takes the next sequence number from an atomic counter
+//! and puts its record into slot `number % capacity` under that slot's own tiny lock, so
+//! requests only meet when they land on the same slot, and memory is bounded by the capacity.
+//! Records keep the request's own (reference-counted) parts; turning them into readable JSON,
+//! with credentials redacted, happens only when someone reads the journal, not on the request
+//! path.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use bytes::Bytes;
 use chrono::{SecondsFormat, TimeZone, Utc};
+use parking_lot::Mutex;
 use serde::Serialize;
+
+use crate::store::oauth::AccessToken;
 
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
@@ -45,8 +48,8 @@ pub struct JournalRecord {
     pub method: Method,
     /// Path and query.
     pub uri: Uri,
-    /// The OAuth client of the bearer token, when it was valid.
-    pub client_id: Option<Arc<str>>,
+    /// The bearer token's record (its client id), when the token was valid.
+    pub token: Option<Arc<AccessToken>>,
     /// Status answered.
     pub status: u16,
     /// Time spent answering, microseconds (real time).
@@ -103,7 +106,7 @@ impl JournalRecord {
             method: self.method.to_string(),
             path: self.uri.path().to_owned(),
             query: self.uri.query().map(str::to_owned),
-            client_id: self.client_id.as_deref().map(str::to_owned),
+            client_id: self.token.as_ref().map(|t| t.grant.client_id.clone()),
             status: self.status,
             duration_ms: self.duration_us as f64 / 1000.0,
             request_headers: redacted_headers(&self.request_headers),
@@ -161,10 +164,10 @@ fn redacted_body(bytes: &[u8]) -> String {
     text.into_owned()
 }
 
-/// A bounded, lock-free ring of the most recent records.
+/// A bounded ring of the most recent records.
 #[derive(Debug)]
 pub struct Journal {
-    slots: Box<[ArcSwapOption<(u64, JournalRecord)>]>,
+    slots: Box<[Mutex<Option<(u64, JournalRecord)>>]>,
     next: AtomicU64,
 }
 
@@ -172,7 +175,7 @@ impl Journal {
     /// A journal keeping the last `capacity` requests (0 keeps none).
     pub fn new(capacity: usize) -> Self {
         Self {
-            slots: (0..capacity).map(|_| ArcSwapOption::empty()).collect(),
+            slots: (0..capacity).map(|_| Mutex::new(None)).collect(),
             next: AtomicU64::new(1),
         }
     }
@@ -189,7 +192,8 @@ impl Journal {
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let slot = (id % self.slots.len() as u64) as usize;
-        self.slots[slot].store(Some(Arc::new((id, record))));
+        // The record it replaces is dropped after the lock is released.
+        let _replaced = self.slots[slot].lock().replace((id, record));
     }
 
     /// Entries oldest first, filtered by method and path, the most recent `limit` of them.
@@ -199,10 +203,10 @@ impl Journal {
         path: Option<&str>,
         limit: Option<usize>,
     ) -> Vec<JournalEntry> {
-        let mut records: Vec<Arc<(u64, JournalRecord)>> = self
+        let mut records: Vec<(u64, JournalRecord)> = self
             .slots
             .iter()
-            .filter_map(|slot| slot.load_full())
+            .filter_map(|slot| slot.lock().clone())
             .filter(|r| method.is_none_or(|m| r.1.method.as_str().eq_ignore_ascii_case(m)))
             .filter(|r| path.is_none_or(|p| r.1.uri.path() == p))
             .collect();
@@ -214,7 +218,7 @@ impl Journal {
     /// Forgets every record.
     pub fn clear(&self) {
         for slot in self.slots.iter() {
-            slot.store(None);
+            let _forgotten = slot.lock().take();
         }
     }
 }
@@ -228,7 +232,7 @@ mod tests {
             at_ms: 0,
             method: Method::GET,
             uri: path.parse().unwrap(),
-            client_id: None,
+            token: None,
             status: 200,
             duration_us: 0,
             request_headers: HeaderMap::new(),

@@ -9,7 +9,6 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
@@ -61,7 +60,7 @@ pub enum Decision {
 pub struct RateLimiter {
     hourly: AtomicU64,
     spike: AtomicU64,
-    clients: DashMap<String, Arc<Mutex<ClientWindows>>>,
+    clients: DashMap<String, Mutex<ClientWindows>>,
 }
 
 #[derive(Debug)]
@@ -192,21 +191,19 @@ impl RateLimiter {
         if limits.hourly == 0 && limits.spike == 0 {
             return Decision::Admitted(None);
         }
-        let windows = match self.clients.get(client_id) {
-            Some(entry) => Arc::clone(entry.value()),
-            None => Arc::clone(
-                self.clients
-                    .entry(client_id.to_owned())
-                    .or_insert_with(|| {
-                        Arc::new(Mutex::new(ClientWindows {
-                            hourly: Window::new(HOURLY_WINDOW_MS),
-                            spike: Window::new(SPIKE_WINDOW_MS),
-                        }))
-                    })
-                    .value(),
-            ),
+        if !self.clients.contains_key(client_id) {
+            self.clients.entry(client_id.to_owned()).or_insert_with(|| {
+                Mutex::new(ClientWindows {
+                    hourly: Window::new(HOURLY_WINDOW_MS),
+                    spike: Window::new(SPIKE_WINDOW_MS),
+                })
+            });
+        }
+        // The shard's read guard is held only for this client's short check-and-count.
+        let Some(entry) = self.clients.get(client_id) else {
+            return Decision::Admitted(None);
         };
-        let mut windows = windows.lock();
+        let mut windows = entry.lock();
         let ClientWindows { hourly, spike } = &mut *windows;
         // At most two windows: a fixed array keeps the hot path free of allocations.
         let mut active: [Option<(&mut Window, u64)>; 2] = [None, None];

@@ -175,9 +175,7 @@ async fn control_request(state: &AppState, request: Request, next: Next) -> Resp
             at_ms,
             method,
             uri,
-            client_id: token
-                .as_ref()
-                .map(|t| Arc::from(t.grant.client_id.as_str())),
+            token: token.clone(),
             status: response.status().as_u16(),
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
             request_headers,
