@@ -358,3 +358,39 @@ async fn a_mock_guarded_by_an_admin_token_is_driven_with_that_token() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_portable_scenarios_pass_on_a_target_without_mock_powers() {
+    // A mock reached through the sandbox target: no admin API as far as the harness knows, and
+    // no profile to read, exactly like a real sandbox. Everything not marked mock-only or
+    // documented-only must pass there, so no shipped scenario quietly depends on the mock.
+    let server = procore_mock::MockServer::start();
+    let base = server.url().to_owned();
+    let target = Target::sandbox(
+        |name| match name {
+            "PROCORE_API_BASE" | "PROCORE_LOGIN_BASE" => Some(base.clone()),
+            "PROCORE_CLIENT_ID" => Some(MOCK_CLIENT.0.to_owned()),
+            "PROCORE_CLIENT_SECRET" => Some(MOCK_CLIENT.1.to_owned()),
+            "PROCORE_COMPANY_ID" => Some("8001".to_owned()),
+            _ => None,
+        },
+        false,
+    )
+    .unwrap();
+    let scenarios = Scenario::load_dir(&scenarios_dir()).unwrap();
+    let runner = Runner::connect(target).await.unwrap();
+    let results = run_all(&runner, &scenarios, |_| {}).await;
+    let text = report::text(&results);
+    let totals = report::totals(&results);
+    let needs_a_mock = scenarios
+        .iter()
+        .filter(|s| {
+            s.requires
+                .iter()
+                .any(|r| r == "mock-only" || r == "profile:documented")
+        })
+        .count();
+    assert_eq!(totals.failed, 0, "{text}");
+    assert_eq!(totals.skipped, needs_a_mock, "{text}");
+    assert_eq!(totals.passed, scenarios.len() - needs_a_mock, "{text}");
+}
