@@ -164,10 +164,13 @@ fn redacted_body(bytes: &[u8]) -> String {
     text.into_owned()
 }
 
+/// One place in the ring: the record's id and the record, once written.
+type Slot = Mutex<Option<(u64, JournalRecord)>>;
+
 /// A bounded ring of the most recent records.
 #[derive(Debug)]
 pub struct Journal {
-    slots: Box<[Mutex<Option<(u64, JournalRecord)>>]>,
+    slots: Box<[Slot]>,
     next: AtomicU64,
 }
 
