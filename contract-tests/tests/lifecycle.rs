@@ -36,35 +36,38 @@ fn random_lifecycles_on_the_official_profile_match_the_model() {
     assert!(report.passed(), "{}", report.failure.unwrap_or_default());
 }
 
-/// A target whose company-user PATCH is broken (a fault rule answers 500) is caught, and the
-/// failure shrinks to a short sequence: create a user, then update them.
+/// An embedded target whose company-user PATCH a fault rule breaks (answers 500).
+struct BrokenPatch(EmbeddedTarget);
+
+impl lifecycle::CaseTarget for BrokenPatch {
+    fn capabilities(&self) -> procore_contract::model::Capabilities {
+        self.0.capabilities()
+    }
+    fn begin_case(&mut self) -> Result<lifecycle::Endpoint, String> {
+        let endpoint = self.0.begin_case()?;
+        let rule = serde_json::json!({"method": "PATCH", "path": "/rest/v1.0/companies/{company_id}/users/{id}", "status": 500});
+        let status = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                reqwest::Client::new()
+                    .post(format!("{}/__admin/faults", endpoint.api_base))
+                    .json(&rule)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            });
+        assert_eq!(status, 201);
+        Ok(endpoint)
+    }
+}
+
+/// A broken target is caught, and the failure shrinks to a short sequence: create a user, then
+/// update them.
 #[test]
 fn a_broken_target_is_caught_and_shrunk_to_a_short_sequence() {
-    struct BrokenPatch(EmbeddedTarget);
-    impl lifecycle::CaseTarget for BrokenPatch {
-        fn capabilities(&self) -> procore_contract::model::Capabilities {
-            self.0.capabilities()
-        }
-        fn begin_case(&mut self) -> Result<lifecycle::Endpoint, String> {
-            let endpoint = self.0.begin_case()?;
-            let rule = serde_json::json!({"method": "PATCH", "path": "/rest/v1.0/companies/{company_id}/users/{id}", "status": 500});
-            let status = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    reqwest::Client::new()
-                        .post(format!("{}/__admin/faults", endpoint.api_base))
-                        .json(&rule)
-                        .send()
-                        .await
-                        .unwrap()
-                        .status()
-                });
-            assert_eq!(status, 201);
-            Ok(endpoint)
-        }
-    }
     let mut target = BrokenPatch(EmbeddedTarget::new(Profile::Documented));
     let report = lifecycle::run(
         &mut target,
@@ -81,4 +84,40 @@ fn a_broken_target_is_caught_and_shrunk_to_a_short_sequence() {
     );
     assert!(failure.contains("got [500]"), "{failure}");
     assert!(failure.contains("replay with --seed"), "{failure}");
+}
+
+/// Differential mode reports the first step where two targets answer differently.
+#[test]
+fn differential_mode_reports_where_two_targets_differ() {
+    let mut same = EmbeddedTarget::new(Profile::Documented);
+    let mut also_same = EmbeddedTarget::new(Profile::Documented);
+    let agreed = lifecycle::run(
+        &mut same,
+        Some(&mut also_same),
+        &LifecycleOptions {
+            regressions: None,
+            ..options(16)
+        },
+    );
+    assert!(agreed.passed(), "{}", agreed.failure.unwrap_or_default());
+
+    let mut healthy = EmbeddedTarget::new(Profile::Documented);
+    let mut broken = BrokenPatch(EmbeddedTarget::new(Profile::Documented));
+    let report = lifecycle::run(
+        &mut healthy,
+        Some(&mut broken),
+        &LifecycleOptions {
+            regressions: None,
+            ..options(64)
+        },
+    );
+    let failure = report.failure.expect("the targets differ");
+    assert!(
+        failure.contains("first target answered [200], second target answered [500]"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("minimal failing sequence (2 steps)"),
+        "{failure}"
+    );
 }

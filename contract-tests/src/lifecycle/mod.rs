@@ -163,13 +163,17 @@ fn run_case(
 fn run_differential(
     first: &mut dyn CaseTarget,
     second: &mut dyn CaseTarget,
-    (state, transitions, _): Sequence,
+    (state, transitions, seen): Sequence,
 ) -> Result<(), String> {
     let mut left = Session::begin(first.begin_case()?, case_tag())?;
     let mut right = Session::begin(second.begin_case()?, case_tag())?;
     let mut state = state;
     let mut outcome = Ok(());
     for (step, transition) in transitions.iter().enumerate() {
+        // proptest-state-machine shrinks away steps it believes were never run: count them.
+        if let Some(seen) = &seen {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
         let statuses = |result: &Result<Vec<Exchange>, Mismatch>| match result {
             Ok(exchanges) => exchanges.iter().map(|e| e.status).collect::<Vec<_>>(),
             Err(mismatch) => mismatch.exchanges.iter().map(|e| e.status).collect(),
