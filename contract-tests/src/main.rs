@@ -69,6 +69,9 @@ enum Command {
         /// Run every sequence on this second target too and report the first difference.
         #[arg(long)]
         compare: Option<TargetSpec>,
+        /// The token of running mocks started with `--admin-token`.
+        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
         /// Allow a sandbox target on Procore's production hosts.
         #[arg(long)]
         allow_production: bool,
@@ -105,6 +108,9 @@ enum Command {
         /// Seed of the polite clients' jitter.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The token of a running mock started with `--admin-token`.
+        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
     /// Grade clients' rate-limit manners from a running mock's request journal.
     Audit {
@@ -117,6 +123,9 @@ enum Command {
         /// Report violations without failing.
         #[arg(long)]
         no_fail: bool,
+        /// The token of a mock started with `--admin-token`.
+        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
 }
 
@@ -165,14 +174,15 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             seed,
             compare,
             allow_production,
+            admin_token,
         } => {
             let seed = seed.unwrap_or_else(|| {
                 u64::from(std::process::id()) ^ chrono::Utc::now().timestamp_subsec_nanos() as u64
             });
-            let mut first = case_target(&target, allow_production)?;
+            let mut first = case_target(&target, allow_production, &admin_token)?;
             let mut second = compare
                 .as_ref()
-                .map(|spec| case_target(spec, allow_production))
+                .map(|spec| case_target(spec, allow_production, &admin_token))
                 .transpose()?;
             let options = LifecycleOptions {
                 cases,
@@ -201,14 +211,26 @@ fn dispatch(command: Command) -> anyhow::Result<bool> {
             spike,
             out,
             seed,
+            admin_token,
         } => runtime()?.block_on(rehearse(
-            target, clients, seconds, work, strategy, endpoint, hourly, spike, out, seed,
+            target,
+            clients,
+            seconds,
+            work,
+            strategy,
+            endpoint,
+            hourly,
+            spike,
+            out,
+            seed,
+            admin_token,
         )),
         Command::Audit {
             target,
             client_id,
             no_fail,
-        } => runtime()?.block_on(audit_journal(target, client_id, no_fail)),
+            admin_token,
+        } => runtime()?.block_on(audit_journal(target, client_id, no_fail, admin_token)),
     }
 }
 
@@ -263,10 +285,16 @@ async fn run_scenarios(
     Ok(report::totals(&results).failed == 0)
 }
 
-fn case_target(spec: &TargetSpec, allow_production: bool) -> anyhow::Result<Box<dyn CaseTarget>> {
+fn case_target(
+    spec: &TargetSpec,
+    allow_production: bool,
+    admin_token: &Option<String>,
+) -> anyhow::Result<Box<dyn CaseTarget>> {
     Ok(match spec {
         TargetSpec::Embedded => Box::new(EmbeddedTarget::new(Profile::Documented)),
-        TargetSpec::Url(base) => Box::new(RunningMockTarget::new(base.clone())),
+        TargetSpec::Url(base) => {
+            Box::new(RunningMockTarget::new(base.clone(), admin_token.clone()))
+        }
         TargetSpec::Sandbox => {
             Box::new(SandboxTarget::from_env(allow_production).map_err(anyhow::Error::msg)?)
         }
@@ -285,6 +313,7 @@ async fn rehearse(
     spike: Option<u64>,
     out: PathBuf,
     seed: u64,
+    admin_token: Option<String>,
 ) -> anyhow::Result<bool> {
     let (_server, base) = match spec {
         TargetSpec::Embedded => {
@@ -295,7 +324,7 @@ async fn rehearse(
         TargetSpec::Url(base) => (None, base),
         TargetSpec::Sandbox => bail!("a rehearsal moves the target's clock: it runs on mocks only"),
     };
-    let http = reqwest::Client::new();
+    let http = rehearsal::admin_client(admin_token.as_deref()).map_err(anyhow::Error::msg)?;
     if hourly.is_some() || spike.is_some() {
         let mut limits = serde_json::Map::new();
         if let Some(h) = hourly {
@@ -330,6 +359,7 @@ async fn rehearse(
             endpoint: endpoint.clone(),
             tick_ms: 250,
             seed,
+            admin_token: admin_token.clone(),
             progress: std::io::stderr()
                 .is_terminal()
                 .then_some(show_progress as fn(u64, u64, u64)),
@@ -365,9 +395,13 @@ async fn audit_journal(
     base: String,
     client_id: Option<String>,
     no_fail: bool,
+    admin_token: Option<String>,
 ) -> anyhow::Result<bool> {
     let base = base.trim_end_matches('/');
-    let journal: serde_json::Value = reqwest::get(format!("{base}/__admin/requests"))
+    let http = rehearsal::admin_client(admin_token.as_deref()).map_err(anyhow::Error::msg)?;
+    let journal: serde_json::Value = http
+        .get(format!("{base}/__admin/requests"))
+        .send()
         .await
         .context("reading the mock's request journal")?
         .error_for_status()?

@@ -121,3 +121,34 @@ fn differential_mode_reports_where_two_targets_differ() {
         "{failure}"
     );
 }
+
+/// A running mock guarded by `--admin-token` is driven with the token, and refused without it.
+#[test]
+fn a_guarded_running_mock_needs_the_admin_token() {
+    use procore_contract::lifecycle::targets::RunningMockTarget;
+    use procore_contract::lifecycle::CaseTarget;
+    let config = procore_mock::Config {
+        admin_token: Some("letmein".to_owned()),
+        ..procore_mock::Config::default()
+    };
+    let server = procore_mock::MockServer::builder().config(config).start();
+    let mut guarded = RunningMockTarget::new(server.url().to_owned(), Some("letmein".to_owned()));
+    assert!(
+        guarded.capabilities().controllable_clock,
+        "the admin API answers with the token"
+    );
+    let report = lifecycle::run(
+        &mut guarded,
+        None,
+        &LifecycleOptions {
+            regressions: None,
+            ..options(8)
+        },
+    );
+    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+
+    let mut tokenless = RunningMockTarget::new(server.url().to_owned(), None);
+    assert!(!tokenless.capabilities().controllable_clock);
+    let error = tokenless.begin_case().err().expect("the reset is refused");
+    assert!(error.contains("401"), "{error}");
+}

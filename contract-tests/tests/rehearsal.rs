@@ -15,6 +15,7 @@ fn options(server: &MockServer, client: (&str, &str)) -> RehearsalOptions {
         endpoint: "/rest/v1.0/me".to_owned(),
         tick_ms: 250,
         seed: 7,
+        admin_token: None,
         progress: None,
     }
 }

@@ -32,6 +32,8 @@ pub struct Endpoint {
     pub company_id: Option<u64>,
     /// Whether `/__admin` is available (mock targets): clock control and discovery.
     pub admin: bool,
+    /// The token `/__admin` needs on a mock started with `--admin-token`.
+    pub admin_token: Option<String>,
 }
 
 /// One HTTP exchange, kept for the failure report.
@@ -167,6 +169,18 @@ impl Session {
         }
     }
 
+    /// An `/__admin` call, with the admin token when the mock is guarded.
+    fn admin_call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let headers: Vec<(String, String)> = self
+            .endpoint
+            .admin_token
+            .iter()
+            .map(|token| ("Authorization".to_owned(), format!("Bearer {token}")))
+            .collect();
+        let body = body.map_or(RequestBody::Empty, RequestBody::Json);
+        self.send_raw(method, path, &headers, &body)
+    }
+
     /// A request carrying exactly `headers`; a transport failure reads as status 0.
     fn send_raw(
         &self,
@@ -276,7 +290,10 @@ impl Session {
         if !self.endpoint.admin {
             return None;
         }
-        let state = self.get_ok("/__admin/state").ok()?;
+        let (status, state) = self.admin_call(Method::GET, "/__admin/state", None);
+        if status != 200 {
+            return None;
+        }
         let company = state["companies"]
             .as_array()?
             .iter()
@@ -524,11 +541,15 @@ impl Session {
     }
 
     fn advance_clock(&self, seconds: u64) -> Result<(), Mismatch> {
-        let exchange = self.call(
-            Method::POST,
-            "/__admin/clock/advance",
-            Some(json!({"seconds": seconds})),
-        );
+        let body = json!({"seconds": seconds});
+        let (status, response) =
+            self.admin_call(Method::POST, "/__admin/clock/advance", Some(body.clone()));
+        let exchange = Exchange {
+            request: "POST /__admin/clock/advance".to_owned(),
+            body: Some(body),
+            status,
+            response,
+        };
         if exchange.status == 200 {
             Ok(())
         } else {

@@ -27,7 +27,11 @@ impl EmbeddedTarget {
 impl CaseTarget for EmbeddedTarget {
     fn capabilities(&self) -> Capabilities {
         let server = MockServer::builder().profile(self.profile).start();
-        mock_capabilities(server.url(), self.profile == Profile::Documented)
+        let admin = AdminApi {
+            base: server.url().to_owned(),
+            token: None,
+        };
+        mock_capabilities(&admin, self.profile == Profile::Documented)
     }
 
     fn begin_case(&mut self) -> Result<Endpoint, String> {
@@ -36,7 +40,10 @@ impl CaseTarget for EmbeddedTarget {
             .profile(self.profile)
             .try_start()
             .map_err(|e| format!("cannot start the embedded mock: {e}"))?;
-        let endpoint = mock_endpoint(server.url());
+        let endpoint = mock_endpoint(&AdminApi {
+            base: server.url().to_owned(),
+            token: None,
+        });
         self.server = Some(server);
         Ok(endpoint)
     }
@@ -44,31 +51,38 @@ impl CaseTarget for EmbeddedTarget {
 
 /// A running mock at a URL, reset through `/__admin/reset` before every case.
 pub struct RunningMockTarget {
-    base: String,
+    admin: AdminApi,
 }
 
 impl RunningMockTarget {
-    /// A running mock at `base`.
-    pub fn new(base: String) -> Self {
-        Self { base }
+    /// A running mock at `base`; `admin_token` for one started with `--admin-token`.
+    pub fn new(base: String, admin_token: Option<String>) -> Self {
+        Self {
+            admin: AdminApi {
+                base,
+                token: admin_token,
+            },
+        }
     }
 }
 
 impl CaseTarget for RunningMockTarget {
     fn capabilities(&self) -> Capabilities {
-        let documented = blocking_json(&format!("{}/__admin/health", self.base))
-            .is_none_or(|health| health["profile"] != "official");
-        mock_capabilities(&self.base, documented)
+        let documented = self
+            .admin
+            .send(reqwest::Method::GET, "health")
+            .map_or(true, |(_, health)| health["profile"] != "official");
+        mock_capabilities(&self.admin, documented)
     }
 
     fn begin_case(&mut self) -> Result<Endpoint, String> {
-        let response = blocking_post(&format!("{}/__admin/reset", self.base))?;
+        let (response, _) = self.admin.send(reqwest::Method::POST, "reset")?;
         if response != 200 {
             return Err(format!(
                 "POST /__admin/reset answered {response}: is this a procore-mock?"
             ));
         }
-        Ok(mock_endpoint(&self.base))
+        Ok(mock_endpoint(&self.admin))
     }
 }
 
@@ -90,6 +104,7 @@ impl SandboxTarget {
                 client_secret: target.client.client_secret,
                 company_id: target.client.company_id,
                 admin: false,
+                admin_token: None,
             },
         })
     }
@@ -114,63 +129,68 @@ impl CaseTarget for SandboxTarget {
     }
 }
 
-fn mock_endpoint(base: &str) -> Endpoint {
+fn mock_endpoint(admin: &AdminApi) -> Endpoint {
     Endpoint {
-        api_base: base.to_owned(),
-        login_base: base.to_owned(),
+        api_base: admin.base.clone(),
+        login_base: admin.base.clone(),
         client_id: MOCK_CLIENT.0.to_owned(),
         client_secret: MOCK_CLIENT.1.to_owned(),
         company_id: None,
-        admin: has_admin(base),
+        admin: admin.available(),
+        admin_token: admin.token.clone(),
     }
 }
 
 /// Mocks with the admin API can move their clock and name users with associated records.
-fn mock_capabilities(base: &str, documented: bool) -> Capabilities {
-    let admin = has_admin(base);
-    let with_records = admin
-        && Session::begin(mock_endpoint(base), "probe".to_owned())
+fn mock_capabilities(admin: &AdminApi, documented: bool) -> Capabilities {
+    let available = admin.available();
+    let with_records = available
+        && Session::begin(mock_endpoint(admin), "probe".to_owned())
             .map(|s| s.has_user_with_records())
             .unwrap_or(false);
     Capabilities {
         documented,
         user_with_records: with_records,
-        controllable_clock: admin,
+        controllable_clock: available,
         authorization_code: true,
     }
 }
 
-fn has_admin(base: &str) -> bool {
-    blocking_get(&format!("{base}/__admin/health")).is_ok_and(|status| status == 200)
+/// A mock's `/__admin` API, with the token of a mock started with `--admin-token`.
+#[derive(Clone, Debug)]
+struct AdminApi {
+    base: String,
+    token: Option<String>,
 }
 
-fn blocking_get(url: &str) -> Result<u16, String> {
-    blocking(|client| client.get(url))
-}
+impl AdminApi {
+    fn available(&self) -> bool {
+        self.send(reqwest::Method::GET, "health")
+            .is_ok_and(|(status, _)| status == 200)
+    }
 
-fn blocking_json(url: &str) -> Option<serde_json::Value> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
-    runtime.block_on(async { reqwest::get(url).await.ok()?.json().await.ok() })
-}
-
-fn blocking_post(url: &str) -> Result<u16, String> {
-    blocking(|client| client.post(url))
-}
-
-fn blocking(
-    request: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
-) -> Result<u16, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let client = reqwest::Client::new();
-    let request = request(&client);
-    runtime
-        .block_on(async { request.send().await })
-        .map(|r| r.status().as_u16())
-        .map_err(|e| e.to_string())
+    /// Sends `/__admin/{path}` and answers its status and JSON body.
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let url = format!("{}/__admin/{path}", self.base);
+        let mut request = reqwest::Client::new().request(method, url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        runtime.block_on(async {
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            Ok((
+                status,
+                response.json().await.unwrap_or(serde_json::Value::Null),
+            ))
+        })
+    }
 }

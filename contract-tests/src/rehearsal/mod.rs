@@ -57,6 +57,8 @@ pub struct RehearsalOptions {
     pub tick_ms: u64,
     /// Seed of the polite policy's jitter.
     pub seed: u64,
+    /// The token of a mock started with `--admin-token`, sent on `/__admin` calls.
+    pub admin_token: Option<String>,
     /// Called after every tick with (admitted, throttled, in flight) so far, for a progress bar.
     pub progress: Option<fn(u64, u64, u64)>,
 }
@@ -159,7 +161,7 @@ pub async fn rehearse(
     options: &RehearsalOptions,
     strategy: Strategy,
 ) -> Result<RehearsalSummary, String> {
-    let http = reqwest::Client::new();
+    let http = admin_client(options.admin_token.as_deref())?;
     let base = options.base_url.trim_end_matches('/');
     let admin = |path: &str| format!("{base}/__admin/{path}");
     let limits = get_json(&http, &admin("rate-limits")).await?;
@@ -422,6 +424,21 @@ async fn get_company(http: &reqwest::Client, base: &str, token: &str) -> Result<
     companies[0]["id"]
         .as_u64()
         .ok_or_else(|| "the app sees no company".to_owned())
+}
+
+/// An HTTP client whose requests carry the admin token unless they set their own
+/// `Authorization` (API calls send their bearer token, which takes precedence).
+pub fn admin_client(admin_token: Option<&str>) -> Result<reqwest::Client, String> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = admin_token {
+        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|e| e.to_string())?;
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
