@@ -149,6 +149,6 @@ fn a_guarded_running_mock_needs_the_admin_token() {
 
     let mut tokenless = RunningMockTarget::new(server.url().to_owned(), None);
     assert!(!tokenless.capabilities().controllable_clock);
-    let error = tokenless.begin_case().err().expect("the reset is refused");
+    let error = tokenless.begin_case().expect_err("the reset is refused");
     assert!(error.contains("401"), "{error}");
 }
