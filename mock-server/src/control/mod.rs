@@ -121,7 +121,11 @@ async fn control_request(state: &AppState, request: Request, next: Next) -> Resp
         (
             parts.method.clone(),
             parts.uri.clone(),
-            parts.headers.clone(),
+            parts
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect::<Vec<_>>(),
             bytes.slice(..bytes.len().min(BODY_LIMIT)),
         )
     });
