@@ -226,6 +226,12 @@ async fn update_v13(
             limit: avatar_limit,
         });
     }
+    if let Some(file) = avatar.filter(|file| !file.content_type.starts_with("image/")) {
+        return Err(ApiError::invalid_field(
+            "avatar",
+            format!("must be an image, got {}", file.content_type),
+        ));
+    }
     let mut directory = company.write();
     let current = directory
         .user(id)

@@ -363,6 +363,29 @@ async fn a_multipart_update_uploads_an_avatar_served_back_byte_identical() {
 }
 
 #[tokio::test]
+async fn an_avatar_must_be_an_image() {
+    let app = TestApp::spawn().await;
+    let form = reqwest::multipart::Form::new()
+        .text("user[last_name]", "Doe")
+        .text("user[email_address]", "jane.doe@summit-builders.example")
+        .part(
+            "user[avatar]",
+            reqwest::multipart::Part::bytes(b"%PDF".to_vec())
+                .file_name("cv.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let response = app
+        .request(reqwest::Method::PATCH, &v13(JANE))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert!(json(response).await["errors"]["avatar"].is_array());
+}
+
+#[tokio::test]
 async fn an_avatar_over_the_limit_is_413() {
     let config = Config {
         max_avatar_bytes: 1000,
