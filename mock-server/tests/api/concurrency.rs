@@ -62,3 +62,29 @@ async fn parallel_adds_of_one_user_to_one_project_admit_exactly_one() {
     assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1);
     assert_eq!(statuses.iter().filter(|&&s| s == 422).count(), 19);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_syncs_of_one_new_origin_id_create_exactly_one_user() {
+    let app = TestApp::spawn().await;
+    let path = format!("/rest/v1.0/companies/{COMPANY}/users/sync");
+    let syncs = (0..8).map(|i| {
+        let body = json!({"updates": [{"origin_id": "hr-race", "last_name": format!("Racer {i}"), "email_address": "racer@race.example"}]});
+        let request = app.request(reqwest::Method::PATCH, &path).json(&body);
+        async move { json(request.send().await.unwrap()).await }
+    });
+    let answers = join_all(syncs).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["errors"].as_array().unwrap().is_empty()),
+        "later syncs update the user the first created"
+    );
+    let listed = json(
+        app.get(&format!(
+            "/rest/v1.0/companies/{COMPANY}/users?filters[origin_id]=hr-race"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}
