@@ -356,10 +356,11 @@ fn redirect_with(base: &str, separator: char, params: &[(&str, String)]) -> Resp
     response
 }
 
-/// `GET /oauth/token/info`: what the bearer token is.
+/// `GET /oauth/token/info`: what the bearer token (or `?access_token=`) is.
 async fn token_info(
     State(state): State<AppState>,
     headers: HeaderMap,
+    url: RequestUrl,
 ) -> Result<Response, OAuthError> {
     let invalid = || {
         OAuthError::new(
@@ -368,11 +369,15 @@ async fn token_info(
             "The access token is invalid",
         )
     };
-    let token = bearer_token(&headers).map_err(|_| invalid())?;
+    // The bearer header, or (as Doorkeeper also accepts) an `access_token` query parameter.
+    let token = match bearer_token(&headers) {
+        Ok(token) => token.to_owned(),
+        Err(_) => url.get("access_token").ok_or_else(invalid)?.to_owned(),
+    };
     let access = state
         .store()
         .oauth
-        .access_token(token)
+        .access_token(&token)
         .ok_or_else(invalid)?;
     let now = state.clock().epoch_seconds();
     if access.expires_at <= now {

@@ -395,6 +395,18 @@ async fn tokens_expire_after_5400_seconds_on_the_mock_clock() {
     assert_eq!(info["application"]["uid"], ADMIN_APP.0);
     assert_eq!(info["resource_owner_id"], 5001);
     assert_eq!(info["scopes"], json!(["read", "write"]));
+    let by_query = app
+        .client
+        .get(app.url("/oauth/token/info"))
+        .query(&[("access_token", &app.token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json(by_query).await["resource_owner_id"],
+        5001,
+        "the token may come as a query parameter"
+    );
     app.server.clock().advance_secs(5399);
     assert_eq!(app.get("/rest/v1.0/me").await.status(), 200);
     app.server.clock().advance_secs(1);
