@@ -28,8 +28,11 @@ impl From<PathRejection> for ApiError {
 
 /// A JSON response with `status`.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => {
+    /// Room for a typical record, so serializing one does not regrow the buffer several times.
+    const TYPICAL_BODY_BYTES: usize = 1024;
+    let mut bytes = Vec::with_capacity(TYPICAL_BODY_BYTES);
+    match serde_json::to_writer(&mut bytes, value) {
+        Ok(()) => {
             let mut response = pagination::json_bytes(bytes);
             *response.status_mut() = status;
             response
