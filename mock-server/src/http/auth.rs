@@ -65,13 +65,17 @@ pub struct ResolvedToken(pub Arc<AccessToken>);
 
 /// The live, unexpired token the request's `Authorization` header names, or the 401 to send.
 pub fn resolve_token(state: &AppState, headers: &HeaderMap) -> Result<Arc<AccessToken>, ApiError> {
-    let token = bearer_token(headers)?;
+    live_token(state, bearer_token(headers)?)
+}
+
+/// The live, unexpired token `token`, or the 401 to send.
+pub fn live_token(state: &AppState, token: &str) -> Result<Arc<AccessToken>, ApiError> {
     let access = state
         .store()
         .oauth
         .access_token(token)
         .ok_or_else(invalid_token)?;
-    if access.expires_at <= state.clock().epoch_seconds() {
+    if !access.is_live(state.clock().epoch_seconds()) {
         return Err(ApiError::Unauthorized {
             message: "The access token expired".to_owned(),
             code: "invalid_token",

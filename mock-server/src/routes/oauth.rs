@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, OAuthError};
-use crate::http::auth::bearer_token;
+use crate::http::auth::{bearer_token, live_token};
 use crate::http::body::RequestBody;
 use crate::http::query::RequestUrl;
 use crate::state::AppState;
@@ -93,7 +93,7 @@ async fn token(
                 .ok_or_else(|| invalid_grant_detail("authorization code"))?;
             if issued.grant.client_id != app.client_id
                 || issued.redirect_uri != redirect_uri
-                || issued.expires_at <= now
+                || !issued.is_live(now)
             {
                 return Err(invalid_grant_detail("authorization code"));
             }
@@ -374,19 +374,10 @@ async fn token_info(
         Ok(token) => token.to_owned(),
         Err(_) => url.get("access_token").ok_or_else(invalid)?.to_owned(),
     };
-    let access = state
-        .store()
-        .oauth
-        .access_token(&token)
-        .ok_or_else(invalid)?;
+    let access = live_token(&state, &token).map_err(|err| {
+        OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", err.to_string())
+    })?;
     let now = state.clock().epoch_seconds();
-    if access.expires_at <= now {
-        return Err(OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "The access token expired",
-        ));
-    }
     let body = json!({
         "resource_owner_id": access.grant.resource_owner_id,
         "scopes": access.grant.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),

@@ -89,6 +89,13 @@ pub struct AccessToken {
     pub expires_at: i64,
 }
 
+impl AccessToken {
+    /// Whether the token still works at `now` (epoch seconds): it dies at `expires_at`.
+    pub fn is_live(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
+}
+
 /// A refresh token: single-use, rotated on every refresh.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefreshToken {
@@ -105,6 +112,13 @@ pub struct AuthCode {
     pub redirect_uri: String,
     /// Expiry time, epoch seconds on the mock clock.
     pub expires_at: i64,
+}
+
+impl AuthCode {
+    /// Whether the code can still be exchanged at `now` (epoch seconds).
+    pub fn is_live(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
 }
 
 /// An access token with its secret, as a state snapshot stores it.
@@ -331,8 +345,8 @@ impl OAuthStore {
 
     fn sweep_now_and_then(&self, now: i64) {
         if self.issued.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.access_tokens.retain(|_, t| t.expires_at > now);
-            self.codes.retain(|_, c| c.expires_at > now);
+            self.access_tokens.retain(|_, t| t.is_live(now));
+            self.codes.retain(|_, c| c.is_live(now));
         }
     }
 }
