@@ -22,6 +22,18 @@ async fn admin(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// `PUT /__admin/rate-limits` with `limits`.
+async fn set_limits(app: &TestApp, limits: Value) {
+    let (status, _) = admin(
+        app,
+        reqwest::Method::PUT,
+        "/__admin/rate-limits",
+        Some(limits),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
 async fn with_config(config: Config) -> TestApp {
     TestApp::start_server(MockServer::builder().config(config).start()).await
 }
@@ -91,13 +103,7 @@ async fn every_authenticated_rest_response_reports_the_window_closest_to_exhaust
         .parse()
         .unwrap();
     assert!(reset > app.server.clock().epoch_seconds());
-    admin(
-        &app,
-        reqwest::Method::PUT,
-        "/__admin/rate-limits",
-        Some(json!({"spike": 5})),
-    )
-    .await;
+    set_limits(&app, json!({"spike": 5})).await;
     let response = app.get("/rest/v1.0/me").await;
     assert_eq!(header(&response, "x-rate-limit-limit"), Some("5"));
     let token = app
@@ -122,13 +128,7 @@ async fn every_authenticated_rest_response_reports_the_window_closest_to_exhaust
 #[tokio::test]
 async fn over_the_limit_is_429_with_retry_after_consistent_with_reset() {
     let app = TestApp::frozen().await;
-    admin(
-        &app,
-        reqwest::Method::PUT,
-        "/__admin/rate-limits",
-        Some(json!({"hourly": 0, "spike": 3})),
-    )
-    .await;
+    set_limits(&app, json!({"hourly": 0, "spike": 3})).await;
     for _ in 0..3 {
         assert_eq!(app.get("/rest/v1.0/me").await.status(), 200);
     }
@@ -168,13 +168,7 @@ async fn over_the_limit_is_429_with_retry_after_consistent_with_reset() {
 #[tokio::test]
 async fn apps_are_limited_separately() {
     let app = TestApp::frozen().await;
-    admin(
-        &app,
-        reqwest::Method::PUT,
-        "/__admin/rate-limits",
-        Some(json!({"hourly": 2})),
-    )
-    .await;
+    set_limits(&app, json!({"hourly": 2})).await;
     app.get("/rest/v1.0/me").await;
     app.get("/rest/v1.0/me").await;
     assert_eq!(app.get("/rest/v1.0/me").await.status(), 429);
@@ -192,13 +186,7 @@ async fn apps_are_limited_separately() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_requests_never_exceed_the_limit() {
     let app = TestApp::frozen().await;
-    admin(
-        &app,
-        reqwest::Method::PUT,
-        "/__admin/rate-limits",
-        Some(json!({"hourly": 37, "spike": 0})),
-    )
-    .await;
+    set_limits(&app, json!({"hourly": 37, "spike": 0})).await;
     let calls = (0..300).map(|_| {
         let request = app.request(reqwest::Method::GET, "/rest/v1.0/me");
         async move { request.send().await.unwrap().status().as_u16() }

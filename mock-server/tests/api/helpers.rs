@@ -81,24 +81,8 @@ impl TestApp {
     }
 
     /// A client-credentials token for `(client_id, secret)`.
-    pub async fn client_credentials_token(&self, (id, secret): (&str, &str)) -> String {
-        let response = self
-            .client
-            .post(self.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ])
-            .send()
-            .await
-            .expect("token request");
-        assert_eq!(response.status(), 200, "token request failed");
-        let body: Value = response.json().await.expect("token body");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+    pub async fn client_credentials_token(&self, app: (&str, &str)) -> String {
+        token_at(&self.client, self.server.url(), app).await
     }
 
     /// A request with the app's token and the first company's header.
@@ -188,4 +172,24 @@ pub fn ids(list: &Value) -> Vec<u64> {
 /// A response header as text.
 pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A client-credentials token for `(client_id, secret)` from the mock at `base`.
+pub async fn token_at(client: &reqwest::Client, base: &str, (id, secret): (&str, &str)) -> String {
+    let response = client
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(response.status(), 200, "token request failed");
+    let body: Value = response.json().await.expect("token body");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }

@@ -40,17 +40,8 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 async fn the_binary_prints_one_ready_line_serves_and_stops_on_sigterm() {
     let (mut child, url) = start(&[], &[]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let response = reqwest::Client::new()
-        .post(format!("{url}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN_APP.0),
-            ("client_secret", ADMIN_APP.1),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let token = token_at(&reqwest::Client::new(), &url, ADMIN_APP).await;
+    assert!(!token.is_empty());
     assert!(terminate(&mut child).success());
 }
 
@@ -58,22 +49,10 @@ async fn the_binary_prints_one_ready_line_serves_and_stops_on_sigterm() {
 async fn the_profile_can_come_from_the_environment() {
     let (mut child, url) = start(&[], &[("PROCORE_MOCK_PROFILE", "official")]);
     let client = reqwest::Client::new();
-    let token: serde_json::Value = client
-        .post(format!("{url}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN_APP.0),
-            ("client_secret", ADMIN_APP.1),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = token_at(&client, &url, ADMIN_APP).await;
     let response = client
         .delete(format!("{url}/rest/v1.0/companies/{COMPANY}/users/{JANE}"))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .header("Procore-Company-Id", COMPANY.to_string())
         .send()
         .await
@@ -117,20 +96,7 @@ async fn the_state_file_survives_sigterm_and_a_restart() {
     let client = reqwest::Client::new();
 
     let (mut child, url) = start(&["--state-file", &file_arg], &[]);
-    let token: serde_json::Value = client
-        .post(format!("{url}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN_APP.0),
-            ("client_secret", ADMIN_APP.1),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = token_at(&client, &url, ADMIN_APP).await;
     let created: serde_json::Value = client
         .post(format!("{url}/rest/v1.0/companies/{COMPANY}/users"))
         .bearer_auth(&token)
