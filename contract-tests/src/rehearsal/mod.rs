@@ -19,9 +19,11 @@ pub mod pacing;
 use std::time::Instant;
 
 use futures::future::join_all;
+use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::client::{ClientConfig, ProcoreClient, RequestBody};
 use audit::Observation;
 use chart::SecondCounts;
 use pacing::{Pacing, RateHeaders};
@@ -210,8 +212,7 @@ async fn drive(
     strategy: Strategy,
     start_ms: i64,
 ) -> Result<Drive, String> {
-    let mut token = client_token(http, base, options).await?;
-    let company = get_company(http, base, &token).await?;
+    let client = api_client(base, options).await?;
     let tick = i64::try_from(options.tick_ms.max(1)).unwrap_or(1000);
     let mut clients: Vec<VirtualClient> = (0..options.clients.max(1))
         .map(|i| VirtualClient {
@@ -225,7 +226,6 @@ async fn drive(
             work_left: options.work_per_client,
         })
         .collect();
-    let url = format!("{base}{}", options.endpoint);
     let end_ms = start_ms + i64::try_from(options.seconds).unwrap_or(i64::MAX / 2000) * 1000;
     let mut now_ms = start_ms;
     // Polite clients share the app's "not before" time; naive ones ignore it.
@@ -241,27 +241,17 @@ async fn drive(
         if clients.iter().all(|c| c.work_left == 0) {
             return Ok((observations, latencies, Some(now_ms)));
         }
-        let sends = due.iter().map(|_| {
-            let request = http
-                .get(&url)
-                .bearer_auth(&token)
-                .header("Procore-Company-Id", company.to_string());
-            async move {
-                let started = Instant::now();
-                let response = request.send().await;
-                (response, started.elapsed().as_secs_f64() * 1000.0)
-            }
+        let sends = due.iter().map(|_| async {
+            let started = Instant::now();
+            let response = client
+                .request(Method::GET, &options.endpoint, &[], &RequestBody::Empty)
+                .await;
+            (response, started.elapsed().as_secs_f64() * 1000.0)
         });
         let answers = join_all(sends).await;
-        let mut reauthenticate = false;
         for (&index, (response, latency)) in due.iter().zip(answers) {
             let response = response.map_err(|e| format!("request failed: {e}"))?;
-            let headers =
-                RateHeaders::from_response(response.status().as_u16(), response.headers());
-            if headers.status == 401 {
-                reauthenticate = true;
-                continue;
-            }
+            let headers = RateHeaders::from_response(response.status, &response.headers);
             latencies.push(latency);
             observations.push(Observation {
                 at_ms: now_ms,
@@ -284,9 +274,6 @@ async fn drive(
             if delay > 0 {
                 app_blocked_until = app_blocked_until.max(now_ms + delay);
             }
-        }
-        if reauthenticate {
-            token = client_token(http, base, options).await?;
         }
         if let Some(progress) = options.progress {
             progress(admitted, throttled, due.len() as u64);
@@ -386,44 +373,33 @@ pub fn limit_per_second(summary: &RehearsalSummary) -> Option<f64> {
         .map(|w| w.limit as f64 / w.seconds as f64)
 }
 
-async fn client_token(
-    http: &reqwest::Client,
-    base: &str,
-    options: &RehearsalOptions,
-) -> Result<String, String> {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", options.client_id.as_str()),
-        ("client_secret", options.client_secret.as_str()),
-    ];
-    let body: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| format!("token request failed: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("unreadable token response: {e}"))?;
-    body["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no access_token in {body}"))
-}
-
-async fn get_company(http: &reqwest::Client, base: &str, token: &str) -> Result<u64, String> {
-    let companies: Value = http
-        .get(format!("{base}/rest/v1.0/companies"))
-        .bearer_auth(token)
-        .send()
+/// The harness client for the rehearsed app, sending the first company it sees as
+/// `Procore-Company-Id`. It re-authenticates by itself if the token expires mid-rehearsal (an
+/// hour of mock time is only seconds here) and never retries a 429: pacing is the rehearsal's.
+async fn api_client(base: &str, options: &RehearsalOptions) -> Result<ProcoreClient, String> {
+    let mut config = ClientConfig {
+        api_base: base.to_owned(),
+        login_base: base.to_owned(),
+        client_id: options.client_id.clone(),
+        client_secret: options.client_secret.clone(),
+        company_id: None,
+        max_retries: 0,
+    };
+    let discovery = ProcoreClient::new(config.clone());
+    let companies = discovery
+        .get_all("/rest/v1.0/companies")
         .await
         .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    companies[0]["id"]
-        .as_u64()
-        .ok_or_else(|| "the app sees no company".to_owned())
+        .map_err(|answer| format!("GET /rest/v1.0/companies answered {}", answer.status))?;
+    config.company_id = Some(
+        companies
+            .first()
+            .and_then(|c| c["id"].as_u64())
+            .ok_or("the app sees no company")?,
+    );
+    let client = ProcoreClient::new(config);
+    client.authenticate().await.map_err(|e| e.to_string())?;
+    Ok(client)
 }
 
 /// An HTTP client whose requests carry the admin token unless they set their own
