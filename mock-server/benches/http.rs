@@ -23,6 +23,7 @@ use axum::Router;
 use bytes::Bytes;
 use procore_mock::fixtures::Fixture;
 use procore_mock::store::User;
+use procore_mock::views::writer::write_array;
 use procore_mock::views::{CompanyUserView, UserShape};
 use procore_mock::{Config, MockServer, Profile};
 
@@ -303,8 +304,7 @@ fn serialize_alone(fixture: &Fixture, rounds: u32) -> (Duration, usize) {
             profile: Profile::Documented,
         });
         let mut buffer = Vec::new();
-        serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut buffer), views)
-            .expect("serialize");
+        write_array(&mut buffer, views);
         bytes = buffer.len();
     }
     (started.elapsed() / rounds, bytes)

@@ -95,32 +95,43 @@ fn millis_to_datetime(ms: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
-/// A time written the way Procore does, `2016-10-23T21:39:40Z`, straight into the output
-/// (serializing it allocates nothing).
+/// A time written the way Procore does, `2016-10-23T21:39:40Z`.
 #[derive(Clone, Copy, Debug)]
 pub struct Timestamp<'a>(pub &'a DateTime<Utc>);
 
-impl std::fmt::Display for Timestamp<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Timestamp<'_> {
+    /// The text's 20 bytes, written digit by digit (far cheaper than interpreting a strftime
+    /// pattern, and it runs for every record served); `None` outside the years 0 to 9999.
+    pub fn to_bytes(&self) -> Option<[u8; 20]> {
         use chrono::{Datelike, Timelike};
-        // Written field by field: far cheaper than interpreting a strftime pattern per call.
         let at = self.0;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            at.year(),
-            at.month(),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second()
-        )
+        let year = u32::try_from(at.year()).ok().filter(|year| *year <= 9999)?;
+        let mut text = *b"0000-00-00T00:00:00Z";
+        let fields = [
+            (0, year, 4),
+            (5, at.month(), 2),
+            (8, at.day(), 2),
+            (11, at.hour(), 2),
+            (14, at.minute(), 2),
+            (17, at.second(), 2),
+        ];
+        for (start, mut value, width) in fields {
+            for digit in text[start..start + width].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        Some(text)
     }
 }
 
-impl serde::Serialize for Timestamp<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+impl std::fmt::Display for Timestamp<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_bytes() {
+            // The bytes are ASCII digits and separators.
+            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| std::fmt::Error)?),
+            None => write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%SZ")),
+        }
     }
 }
 
@@ -148,5 +159,16 @@ mod tests {
         clock.set_frozen(false);
         assert!(clock.now() >= at + chrono::Duration::seconds(10));
         assert!(!clock.is_frozen());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamps_read_as_chrono_formats_them(seconds in -62_000_000_000i64..300_000_000_000) {
+            let at = Utc.timestamp_opt(seconds, 0).unwrap();
+            proptest::prop_assert_eq!(
+                Timestamp(&at).to_string(),
+                at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every route: authentication, bodies, the request URL, pagination,
-//! path parameters and JSON responses.
+//! path parameters and JSON responses ([`record`] for what the views write, [`json`] for
+//! serde documents).
 
 pub mod auth;
 pub mod body;
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::views::writer::{self, WriteJson};
 
 /// Path parameters, with a malformed id answered as a Procore-shaped 404 (as Rails does for
 /// `/users/abc`) instead of axum's plain-text rejection.
@@ -26,18 +28,25 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// A JSON response with `status`.
+/// A JSON response with `status` for a document of the control plane or a message.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    /// Room for a typical record, so serializing one does not regrow the buffer several times.
-    const TYPICAL_BODY_BYTES: usize = 1024;
-    let mut bytes = Vec::with_capacity(TYPICAL_BODY_BYTES);
-    match serde_json::to_writer(&mut bytes, value) {
-        Ok(()) => {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => {
             let mut response = pagination::json_bytes(bytes);
             *response.status_mut() = status;
             response
         }
-        // Our views serialize plain data into memory, which cannot fail; answer rather than panic.
+        // Our documents serialize plain data into memory, which cannot fail; answer rather
+        // than panic.
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "serialization failed").into_response(),
     }
+}
+
+/// A JSON response with `status` for a record the views write.
+pub fn record<T: WriteJson + ?Sized>(status: StatusCode, value: &T) -> Response {
+    /// Room for a typical record, so writing one does not regrow the buffer several times.
+    const TYPICAL_BODY_BYTES: usize = 1024;
+    let mut response = pagination::json_bytes(writer::to_vec(value, TYPICAL_BODY_BYTES));
+    *response.status_mut() = status;
+    response
 }

@@ -1,16 +1,16 @@
 //! Procore's pagination: `page`/`per_page` in, `Total`, `Per-Page`, `Link` (and `X-Total` in the
 //! `documented` profile) out.
 //!
-//! Pages are cut from ordered storage by the caller and serialized straight into one pre-sized
+//! Pages are cut from ordered storage by the caller and written straight into one pre-sized
 //! buffer: no intermediate `Vec` of records, no clone of the collection.
 
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use super::query::RequestUrl;
 use crate::config::Profile;
 use crate::error::ApiError;
+use crate::views::writer::{self, WriteJson};
 
 /// Page size when the request names none.
 pub const DEFAULT_PER_PAGE: usize = 100;
@@ -65,7 +65,7 @@ fn positive(url: &RequestUrl, name: &str) -> Result<Option<usize>, ApiError> {
 }
 
 /// Serializes one page of `items` (already cut to the page) with Procore's paging headers.
-pub fn page_response<T: Serialize>(
+pub fn page_response<T: WriteJson>(
     items: impl Iterator<Item = T>,
     total: usize,
     request: PageRequest,
@@ -73,11 +73,7 @@ pub fn page_response<T: Serialize>(
     profile: Profile,
 ) -> Response {
     let mut buffer = Vec::with_capacity(request.len_of(total) * TYPICAL_RECORD_BYTES + 2);
-    let mut serializer = serde_json::Serializer::new(&mut buffer);
-    if serde::Serializer::collect_seq(&mut serializer, items).is_err() {
-        // Serializing plain records into memory cannot fail; answer rather than panic if it does.
-        return (StatusCode::INTERNAL_SERVER_ERROR, "serialization failed").into_response();
-    }
+    writer::write_array(&mut buffer, items);
     let mut response = json_bytes(buffer);
     let headers = response.headers_mut();
     headers.insert(HeaderName::from_static("total"), HeaderValue::from(total));

@@ -49,7 +49,7 @@ async fn list_companies(
         .iter()
         .skip(page.offset())
         .take(page.per_page)
-        .map(|c| CompanyView::from(&**c));
+        .map(|c| CompanyView(c));
     Ok(page_response(
         items,
         visible.len(),

@@ -16,12 +16,13 @@ use crate::domain::validation::validate_location;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
-use crate::http::pagination::{page_response, PageRequest};
+use crate::http::pagination::{json_bytes, page_response, PageRequest};
 use crate::http::query::RequestUrl;
-use crate::http::{json, ApiPath};
+use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::store::directory::Avatar;
 use crate::store::{Directory, User};
+use crate::views::writer::ObjectWriter;
 use crate::views::{CompanyUserView, UserShape};
 
 /// API versions under which Procore serves the company-user reads.
@@ -420,23 +421,21 @@ async fn sync(
             }
         }
     }
-    let entities: Vec<Value> = written
+    let entities: Vec<CompanyUserView> = written
         .iter()
         .filter_map(|id| directory.user(*id))
-        .map(|user| {
-            serde_json::to_value(CompanyUserView {
-                user,
-                directory: &directory,
-                shape: UserShape::Detail,
-                profile: state.profile(),
-            })
-            .unwrap_or(Value::Null)
+        .map(|user| CompanyUserView {
+            user,
+            directory: &directory,
+            shape: UserShape::Detail,
+            profile: state.profile(),
         })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "entities": entities, "errors": errors }),
-    ))
+    let mut body = Vec::with_capacity(entities.len() * 1024 + 64);
+    let mut object = ObjectWriter::new(&mut body);
+    object.field("entities", &entities).field("errors", &errors);
+    object.finish();
+    Ok(json_bytes(body))
 }
 
 fn sync_one(
@@ -497,7 +496,7 @@ fn detail(
     let user = directory
         .user(id)
         .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(json(
+    Ok(record(
         status,
         &CompanyUserView {
             user,

@@ -15,7 +15,7 @@ use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
 use crate::http::pagination::{page_response, PageRequest};
 use crate::http::query::RequestUrl;
-use crate::http::{json, ApiPath};
+use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::store::Directory;
 use crate::views::ProjectUserView;
@@ -218,7 +218,7 @@ fn member_response(
     let user = directory
         .user(id)
         .ok_or_else(|| ApiError::not_found("User", id))?;
-    Ok(json(
+    Ok(record(
         status,
         &ProjectUserView {
             user,

@@ -6,39 +6,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::pagination::{page_response, PageRequest};
 use crate::http::query::RequestUrl;
-use crate::http::{json, ApiPath};
+use crate::http::{record, ApiPath};
 use crate::state::AppState;
-use crate::store::Vendor;
+use crate::views::VendorView;
 
 /// The vendor routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rest/v1.0/companies/{company_id}/vendors", get(list))
         .route("/rest/v1.0/companies/{company_id}/vendors/{id}", get(show))
-}
-
-/// `{id, name, is_active}`.
-#[derive(Serialize)]
-struct VendorView<'a> {
-    id: u64,
-    name: &'a str,
-    is_active: bool,
-}
-
-impl<'a> From<&'a Vendor> for VendorView<'a> {
-    fn from(vendor: &'a Vendor) -> Self {
-        Self {
-            id: vendor.id,
-            name: &vendor.name,
-            is_active: vendor.is_active,
-        }
-    }
 }
 
 /// `GET /rest/v1.0/companies/{company_id}/vendors`: in id order, paginated.
@@ -57,7 +38,7 @@ async fn list(
         .values()
         .skip(page.offset())
         .take(page.per_page)
-        .map(VendorView::from);
+        .map(VendorView);
     Ok(page_response(
         items,
         directory.vendors.len(),
@@ -80,5 +61,5 @@ async fn show(
         .vendors
         .get(&id)
         .ok_or_else(|| ApiError::not_found("Vendor", id))?;
-    Ok(json(StatusCode::OK, &VendorView::from(vendor)))
+    Ok(record(StatusCode::OK, &VendorView(vendor)))
 }

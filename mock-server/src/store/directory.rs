@@ -60,6 +60,17 @@ pub struct PermissionTemplate {
     pub project_id: Option<u64>,
 }
 
+impl TemplateKind {
+    /// The `type` value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateKind::CompanyTools => "company_tools",
+            TemplateKind::ProjectTools => "project_tools",
+            TemplateKind::Global => "global",
+        }
+    }
+}
+
 impl PermissionTemplate {
     /// Whether a user can be added to `project_id` with this template.
     pub fn applies_to_project(&self, project_id: u64) -> bool {
@@ -269,5 +280,21 @@ mod members_as_list {
             }
         }
         Ok(members)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_kinds_read_on_the_wire_as_in_fixtures() {
+        for kind in [
+            TemplateKind::CompanyTools,
+            TemplateKind::ProjectTools,
+            TemplateKind::Global,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! A company directory record (a Procore "company user").
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -185,22 +186,29 @@ impl User {
 
     /// Procore's display name: first and last name joined by a space.
     pub fn name(&self) -> String {
+        self.name_parts().concat()
+    }
+
+    /// The pieces of [`User::name`], for writers that need not join them.
+    pub fn name_parts(&self) -> [&str; 3] {
         match self.first_name.as_deref().filter(|f| !f.is_empty()) {
-            Some(first) => format!("{first} {}", self.last_name),
-            None => self.last_name.clone(),
+            Some(first) => [first, " ", &self.last_name],
+            None => ["", "", &self.last_name],
         }
     }
 
     /// The initials Procore shows: the stored ones, else the first letters of the names.
-    pub fn initials(&self) -> String {
+    pub fn initials(&self) -> Cow<'_, str> {
         if let Some(initials) = self.initials.as_deref().filter(|i| !i.is_empty()) {
-            return initials.to_owned();
+            return Cow::Borrowed(initials);
         }
-        [self.first_name.as_deref().unwrap_or(""), &self.last_name]
-            .iter()
-            .filter_map(|part| part.chars().next())
-            .flat_map(char::to_uppercase)
-            .collect()
+        Cow::Owned(
+            [self.first_name.as_deref().unwrap_or(""), &self.last_name]
+                .iter()
+                .filter_map(|part| part.chars().next())
+                .flat_map(char::to_uppercase)
+                .collect(),
+        )
     }
 
     /// The email key under which uniqueness is enforced (emails compare case-insensitively).

@@ -1,0 +1,296 @@
+//! How records look on the wire.
+//!
+//! Views borrow from the store and write themselves with [`writer`] straight into the response
+//! buffer, so a page of 10,000 users is written without copying a single record. Field names
+//! and shapes follow Procore's reference; the profile decides the seed-only extras (`login`,
+//! project users' `permission_template_id`).
+
+pub mod writer;
+
+use crate::clock::Timestamp;
+use crate::config::Profile;
+use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User, Vendor};
+use writer::{write_str_parts, ObjectWriter, WriteJson};
+
+/// Which of the company-user shapes to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserShape {
+    /// List items: template and vendor objects.
+    List,
+    /// Show, create and update responses: template ids, plus `add_to_new_projects` and
+    /// `is_insurance_manager`.
+    Detail,
+    /// v1.3 `view=extended` list items: the list shape plus the detail fields.
+    Extended,
+}
+
+/// A company user as the directory endpoints return it.
+pub struct CompanyUserView<'a> {
+    /// The record.
+    pub user: &'a User,
+    /// The company's data, to resolve vendor and template names.
+    pub directory: &'a Directory,
+    /// List or detail shape.
+    pub shape: UserShape,
+    /// The profile being served.
+    pub profile: Profile,
+}
+
+impl WriteJson for CompanyUserView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let user = self.user;
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &user.id)
+            .field("name", &Name(user))
+            .field("first_name", &user.first_name)
+            .field("last_name", &user.last_name)
+            .field("initials", &*user.initials())
+            .field("email_address", &user.email_address);
+        if self.profile.serves_seed_extras() {
+            object.field("login", &user.email_address);
+        }
+        object
+            .field("email_signature", &user.email_signature)
+            .field("job_title", &user.job_title)
+            .field("address", &user.address)
+            .field("city", &user.city)
+            .field("zip", &user.zip)
+            .field("state_code", &user.state_code)
+            .field("country_code", &user.country_code)
+            .field("business_phone", &user.business_phone)
+            .field("business_phone_extension", &user.business_phone_extension)
+            .field("mobile_phone", &user.mobile_phone)
+            .field("fax_number", &user.fax_number)
+            .field("is_active", &user.is_active)
+            .field("is_employee", &user.is_employee)
+            .field("employee_id", &user.employee_id)
+            .field("notes", &user.notes)
+            .field("avatar", &user.avatar)
+            .field("origin_id", &user.origin_id)
+            .field("origin_data", &user.origin_data)
+            .field("work_classification_id", &user.work_classification_id)
+            .field("created_at", &Timestamp(&user.created_at))
+            .field("updated_at", &Timestamp(&user.updated_at))
+            .field("last_login_at", &user.last_login_at.as_ref().map(Timestamp));
+        let template = |id: Option<u64>| id.and_then(|id| self.directory.templates.get(&id));
+        if matches!(self.shape, UserShape::List | UserShape::Extended) {
+            object
+                .field(
+                    "permission_template",
+                    &template(user.default_permission_template_id).map(TemplateRef),
+                )
+                .field(
+                    "company_permission_template",
+                    &template(user.company_permission_template_id).map(TemplateRef),
+                );
+        }
+        if matches!(self.shape, UserShape::Detail | UserShape::Extended) {
+            object
+                .field(
+                    "default_permission_template_id",
+                    &user.default_permission_template_id,
+                )
+                .field(
+                    "company_permission_template_id",
+                    &user.company_permission_template_id,
+                )
+                .field("add_to_new_projects", &user.add_to_new_projects)
+                .field("is_insurance_manager", &user.is_insurance_manager);
+        }
+        object.field("vendor", &vendor_ref(self.directory, user.vendor_id));
+        object.finish();
+    }
+}
+
+/// A user's display name, written without joining its parts first.
+struct Name<'a>(&'a User);
+
+impl WriteJson for Name<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_str_parts(out, &self.0.name_parts());
+    }
+}
+
+/// A project member as the project-user endpoints return it; null values are omitted.
+pub struct ProjectUserView<'a> {
+    /// The company record of the member.
+    pub user: &'a User,
+    /// The membership on this project.
+    pub membership: &'a Membership,
+    /// The company's data, to resolve vendor and template names.
+    pub directory: &'a Directory,
+    /// The profile being served.
+    pub profile: Profile,
+}
+
+impl WriteJson for ProjectUserView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let user = self.user;
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &user.id)
+            .field("name", &Name(user))
+            .optional("first_name", user.first_name.as_ref())
+            .field("last_name", &user.last_name)
+            .field("email_address", &user.email_address);
+        let optional = [
+            ("job_title", &user.job_title),
+            ("address", &user.address),
+            ("city", &user.city),
+            ("zip", &user.zip),
+            ("state_code", &user.state_code),
+            ("country_code", &user.country_code),
+            ("business_phone", &user.business_phone),
+            ("business_phone_extension", &user.business_phone_extension),
+            ("mobile_phone", &user.mobile_phone),
+            ("fax_number", &user.fax_number),
+            ("employee_id", &user.employee_id),
+            ("avatar", &user.avatar),
+            ("origin_id", &user.origin_id),
+        ];
+        for (key, value) in optional {
+            object.optional(key, value.as_ref());
+        }
+        object.field("initials", &*user.initials());
+        if self.profile.serves_seed_extras() {
+            object.field("login", &user.email_address);
+        }
+        object
+            .field("is_active", &(user.is_active && self.membership.is_active))
+            .field("is_employee", &user.is_employee);
+        if let Some(template) = self
+            .membership
+            .permission_template_id
+            .and_then(|id| self.directory.templates.get(&id))
+        {
+            object.field("permission_template", &TemplateRef(template));
+            if self.profile.serves_seed_extras() {
+                object.field("permission_template_id", &template.id);
+            }
+        }
+        object
+            .optional(
+                "vendor",
+                vendor_ref(self.directory, user.vendor_id).as_ref(),
+            )
+            .field("created_at", &Timestamp(&user.created_at))
+            .field("updated_at", &Timestamp(&user.updated_at))
+            .optional(
+                "last_login_at",
+                user.last_login_at.as_ref().map(Timestamp).as_ref(),
+            );
+        object.finish();
+    }
+}
+
+/// `{id, name, project_specific, type}`: a template as it is embedded in a user.
+pub struct TemplateRef<'a>(pub &'a PermissionTemplate);
+
+impl WriteJson for TemplateRef<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .field("project_specific", &self.0.project_specific)
+            .field("type", self.0.kind.as_str());
+        object.finish();
+    }
+}
+
+/// `{id, name, project_specific, type, category}`: a template in the template lists.
+pub struct TemplateView<'a>(pub &'a PermissionTemplate);
+
+impl WriteJson for TemplateView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .field("project_specific", &self.0.project_specific)
+            .field("type", self.0.kind.as_str())
+            .field("category", &self.0.category);
+        object.finish();
+    }
+}
+
+/// `{id, name}`: the vendor a user works for.
+struct VendorRef<'a>(&'a Vendor);
+
+impl WriteJson for VendorRef<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object.field("id", &self.0.id).field("name", &self.0.name);
+        object.finish();
+    }
+}
+
+fn vendor_ref(directory: &Directory, vendor_id: Option<u64>) -> Option<VendorRef<'_>> {
+    directory.vendors.get(&vendor_id?).map(VendorRef)
+}
+
+/// `{id, name, is_active}`: a vendor in the vendor endpoints.
+pub struct VendorView<'a>(pub &'a Vendor);
+
+impl WriteJson for VendorView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .field("is_active", &self.0.is_active);
+        object.finish();
+    }
+}
+
+/// `{id, name, is_active}`: a company in the companies list.
+pub struct CompanyView<'a>(pub &'a Company);
+
+impl WriteJson for CompanyView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .field("is_active", &self.0.is_active);
+        object.finish();
+    }
+}
+
+/// A project in the projects list.
+pub struct ProjectView<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// Its company.
+    pub company: &'a Company,
+}
+
+impl WriteJson for ProjectView<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let project = self.project;
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("id", &project.id)
+            .field("name", &project.name)
+            .field(
+                "display_name",
+                project.display_name.as_deref().unwrap_or(&project.name),
+            )
+            .field("project_number", &project.project_number)
+            .field("active", &project.active)
+            .field("company", &CompanyRef(self.company));
+        object.finish();
+    }
+}
+
+/// `{id, name}`: the company a project belongs to.
+struct CompanyRef<'a>(&'a Company);
+
+impl WriteJson for CompanyRef<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object.field("id", &self.0.id).field("name", &self.0.name);
+        object.finish();
+    }
+}
