@@ -1,34 +1,26 @@
 //! The request journal: what clients sent and what they were answered, for tests to inspect.
 //!
-//! A fixed ring of slots: each request takes the next sequence number from an atomic counter
-//! and puts its record into slot `number % capacity` under that slot's own tiny lock, so
-//! requests only meet when they land on the same slot, and memory is bounded by the capacity.
-//! Records keep the request's own (reference-counted) parts; turning them into readable JSON,
-//! with credentials redacted, happens only when someone reads the journal, not on the request
-//! path.
+//! A fixed ring of slots. A request takes the next sequence number from an atomic counter as
+//! it arrives and writes what it sent into slot `number % capacity` under that slot's own tiny
+//! lock ([`Journal::begin`]); when it is answered it adds the outcome to the same slot
+//! ([`Journal::finish`]). Requests only meet when they land on the same slot, and memory is
+//! bounded by the capacity. Each slot keeps its buffers from one request to the next and copies
+//! into them, so recording allocates nothing once the ring has warmed up, frees nothing, and
+//! holds no reference into the connection's read buffers. Turning a slot into readable JSON,
+//! with credentials redacted, happens only when someone reads the journal.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
-use bytes::Bytes;
+use axum::http::{header, HeaderMap, Method, Uri};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::store::oauth::AccessToken;
+use super::limiter::WindowStatus;
 
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
-
-/// The response headers an audit of rate-limit manners needs.
-pub const RATE_HEADERS: [&str; 4] = [
-    "x-rate-limit-limit",
-    "x-rate-limit-remaining",
-    "x-rate-limit-reset",
-    "retry-after",
-];
 
 /// Parameters whose values are credentials, hidden when bodies are shown.
 const SECRET_PARAMETERS: [&str; 5] = [
@@ -39,30 +31,146 @@ const SECRET_PARAMETERS: [&str; 5] = [
     "access_token",
 ];
 
-/// One request and its answer, as recorded on the request path.
-#[derive(Clone, Debug)]
-pub struct JournalRecord {
+/// What a request sent, noted as it arrives.
+#[derive(Clone, Copy, Debug)]
+pub struct Arrival<'a> {
     /// Arrival time, epoch milliseconds on the mock clock.
     pub at_ms: i64,
     /// HTTP method.
-    pub method: Method,
+    pub method: &'a Method,
     /// Path and query.
-    pub uri: Uri,
-    /// The bearer token's record (its client id), when the token was valid.
-    pub token: Option<Arc<AccessToken>>,
+    pub uri: &'a Uri,
+    /// Request headers as sent (redacted when read).
+    pub headers: &'a HeaderMap,
+    /// The OAuth client of the bearer token, when the token was valid.
+    pub client_id: Option<&'a str>,
+}
+
+/// How a request was answered.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome<'a> {
     /// Status answered.
     pub status: u16,
     /// Time spent answering, microseconds (real time).
     pub duration_us: u64,
-    /// Request headers as sent (redacted when read). A flat list: one allocation, where a
-    /// copy of the header map takes three.
-    pub request_headers: Vec<(HeaderName, HeaderValue)>,
-    /// The first [`BODY_LIMIT`] bytes of the body.
-    pub body: Bytes,
-    /// Whether the body was longer.
-    pub body_truncated: bool,
-    /// The [`RATE_HEADERS`] answered, in that order.
-    pub rate_headers: [Option<HeaderValue>; 4],
+    /// The request body (only its first [`BODY_LIMIT`] bytes are kept).
+    pub body: &'a [u8],
+    /// The `X-Rate-Limit-*` headers answered, if any.
+    pub window: Option<WindowStatus>,
+    /// The `Retry-After` header answered, if any.
+    pub retry_after: Option<u64>,
+}
+
+/// A request's place in the journal, from [`Journal::begin`] to [`Journal::finish`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// One request and its answer, in buffers the slot reuses.
+#[derive(Debug, Default)]
+struct Record {
+    /// Sequence number; 0 while the slot has never been used.
+    id: u64,
+    /// Whether the answer has been written; readers skip requests still in flight.
+    answered: bool,
+    at_ms: i64,
+    method: Method,
+    /// Path and query, as sent.
+    target: String,
+    client_id: Option<String>,
+    /// `name: value` lines; values need not be UTF-8.
+    headers: Vec<u8>,
+    status: u16,
+    duration_us: u64,
+    body: Vec<u8>,
+    body_truncated: bool,
+    window: Option<WindowStatus>,
+    retry_after: Option<u64>,
+}
+
+impl Record {
+    fn note(&mut self, id: u64, arrival: &Arrival<'_>) {
+        self.id = id;
+        self.answered = false;
+        self.at_ms = arrival.at_ms;
+        self.method.clone_from(arrival.method);
+        self.target.clear();
+        self.target.push_str(
+            arrival
+                .uri
+                .path_and_query()
+                .map_or(arrival.uri.path(), |target| target.as_str()),
+        );
+        match (&mut self.client_id, arrival.client_id) {
+            (Some(kept), Some(client_id)) => {
+                kept.clear();
+                kept.push_str(client_id);
+            }
+            (kept, client_id) => *kept = client_id.map(str::to_owned),
+        }
+        self.headers.clear();
+        for (name, value) in arrival.headers {
+            self.headers.extend_from_slice(name.as_str().as_bytes());
+            self.headers.extend_from_slice(b": ");
+            self.headers.extend_from_slice(value.as_bytes());
+            self.headers.push(b'\n');
+        }
+    }
+
+    fn answer(&mut self, outcome: &Outcome<'_>) {
+        self.answered = true;
+        self.status = outcome.status;
+        self.duration_us = outcome.duration_us;
+        self.body.clear();
+        self.body
+            .extend_from_slice(&outcome.body[..outcome.body.len().min(BODY_LIMIT)]);
+        self.body_truncated = outcome.body.len() > BODY_LIMIT;
+        self.window = outcome.window;
+        self.retry_after = outcome.retry_after;
+    }
+
+    fn path(&self) -> &str {
+        self.target
+            .split_once('?')
+            .map_or(&self.target, |(path, _)| path)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    fn entry(&self) -> JournalEntry {
+        let time = Utc
+            .timestamp_millis_opt(self.at_ms)
+            .single()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+            .unwrap_or_default();
+        let mut response_headers = BTreeMap::new();
+        if let Some(window) = self.window {
+            response_headers.insert("x-rate-limit-limit".to_owned(), window.limit.to_string());
+            response_headers.insert(
+                "x-rate-limit-remaining".to_owned(),
+                window.remaining.to_string(),
+            );
+            response_headers.insert("x-rate-limit-reset".to_owned(), window.reset.to_string());
+        }
+        if let Some(seconds) = self.retry_after {
+            response_headers.insert("retry-after".to_owned(), seconds.to_string());
+        }
+        JournalEntry {
+            id: self.id,
+            time,
+            method: self.method.to_string(),
+            path: self.path().to_owned(),
+            query: self.query().map(str::to_owned),
+            client_id: self.client_id.clone(),
+            status: self.status,
+            duration_ms: self.duration_us as f64 / 1000.0,
+            request_headers: redacted_headers(&self.headers),
+            body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
+            body_truncated: self.body_truncated,
+            response_headers,
+        }
+    }
 }
 
 /// A journal entry as `GET /__admin/requests` shows it.
@@ -94,51 +202,20 @@ pub struct JournalEntry {
     pub response_headers: BTreeMap<String, String>,
 }
 
-impl JournalRecord {
-    fn entry(&self, id: u64) -> JournalEntry {
-        let time = Utc
-            .timestamp_millis_opt(self.at_ms)
-            .single()
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-            .unwrap_or_default();
-        JournalEntry {
-            id,
-            time,
-            method: self.method.to_string(),
-            path: self.uri.path().to_owned(),
-            query: self.uri.query().map(str::to_owned),
-            client_id: self.token.as_ref().map(|t| t.grant.client_id.clone()),
-            status: self.status,
-            duration_ms: self.duration_us as f64 / 1000.0,
-            request_headers: redacted_headers(&self.request_headers),
-            body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
-            body_truncated: self.body_truncated,
-            response_headers: RATE_HEADERS
-                .iter()
-                .zip(&self.rate_headers)
-                .filter_map(|(name, value)| {
-                    Some((
-                        (*name).to_owned(),
-                        value.as_ref()?.to_str().ok()?.to_owned(),
-                    ))
-                })
-                .collect(),
-        }
-    }
-}
-
-/// Request headers for reading, with credentials hidden.
-fn redacted_headers(headers: &[(HeaderName, HeaderValue)]) -> BTreeMap<String, String> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if name == header::AUTHORIZATION {
-                let scheme = value.to_str().unwrap_or("").split(' ').next().unwrap_or("");
+/// Request headers for reading, with credentials hidden; a repeated header keeps its last value.
+fn redacted_headers(lines: &[u8]) -> BTreeMap<String, String> {
+    lines
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let text = String::from_utf8_lossy(line);
+            let (name, value) = text.split_once(": ")?;
+            let value = if name == header::AUTHORIZATION.as_str() {
+                let scheme = value.split(' ').next().unwrap_or("");
                 format!("{scheme} [redacted]")
             } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
+                value.to_owned()
             };
-            (name.as_str().to_owned(), value)
+            Some((name.to_owned(), value))
         })
         .collect()
 }
@@ -165,13 +242,10 @@ fn redacted_body(bytes: &[u8]) -> String {
     text.into_owned()
 }
 
-/// One place in the ring: the record's id and the record, once written.
-type Slot = Mutex<Option<(u64, JournalRecord)>>;
-
-/// A bounded ring of the most recent records.
+/// A bounded ring of the most recent requests.
 #[derive(Debug)]
 pub struct Journal {
-    slots: Box<[Slot]>,
+    slots: Box<[Mutex<Record>]>,
     next: AtomicU64,
 }
 
@@ -179,78 +253,107 @@ impl Journal {
     /// A journal keeping the last `capacity` requests (0 keeps none).
     pub fn new(capacity: usize) -> Self {
         Self {
-            slots: (0..capacity).map(|_| Mutex::new(None)).collect(),
+            slots: (0..capacity).map(|_| Mutex::default()).collect(),
             next: AtomicU64::new(1),
         }
     }
 
-    /// Whether records are kept at all.
-    pub fn is_enabled(&self) -> bool {
-        !self.slots.is_empty()
+    fn slot(&self, id: u64) -> &Mutex<Record> {
+        &self.slots[(id % self.slots.len() as u64) as usize]
     }
 
-    /// Records a request with the next id.
-    pub fn record(&self, record: JournalRecord) {
+    /// Notes an arriving request under the next id; `None` when the journal keeps nothing.
+    pub fn begin(&self, arrival: Arrival<'_>) -> Option<Ticket> {
         if self.slots.is_empty() {
-            return;
+            return None;
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let slot = (id % self.slots.len() as u64) as usize;
-        // The record it replaces is dropped after the lock is released.
-        let _replaced = self.slots[slot].lock().replace((id, record));
+        self.slot(id).lock().note(id, &arrival);
+        Some(Ticket(id))
     }
 
-    /// Entries oldest first, filtered by method and path, the most recent `limit` of them.
+    /// Adds the answer to a request noted by [`Journal::begin`]. A request whose slot a later
+    /// one has taken meanwhile (more requests in flight than the journal holds) is forgotten.
+    pub fn finish(&self, ticket: Ticket, outcome: Outcome<'_>) {
+        let mut record = self.slot(ticket.0).lock();
+        if record.id == ticket.0 {
+            record.answer(&outcome);
+        }
+    }
+
+    /// Answered requests oldest first, filtered by method and path, the most recent `limit`.
     pub fn entries(
         &self,
         method: Option<&str>,
         path: Option<&str>,
         limit: Option<usize>,
     ) -> Vec<JournalEntry> {
-        let mut records: Vec<(u64, JournalRecord)> = self
+        let mut entries: Vec<JournalEntry> = self
             .slots
             .iter()
-            .filter_map(|slot| slot.lock().clone())
-            .filter(|r| method.is_none_or(|m| r.1.method.as_str().eq_ignore_ascii_case(m)))
-            .filter(|r| path.is_none_or(|p| r.1.uri.path() == p))
+            .filter_map(|slot| {
+                let record = slot.lock();
+                let wanted = record.answered
+                    && method.is_none_or(|m| record.method.as_str().eq_ignore_ascii_case(m))
+                    && path.is_none_or(|p| record.path() == p);
+                wanted.then(|| record.entry())
+            })
             .collect();
-        records.sort_by_key(|r| r.0);
-        let skip = limit.map_or(0, |limit| records.len().saturating_sub(limit));
-        records[skip..].iter().map(|r| r.1.entry(r.0)).collect()
+        entries.sort_by_key(|entry| entry.id);
+        let skip = limit.map_or(0, |limit| entries.len().saturating_sub(limit));
+        entries.split_off(skip)
     }
 
-    /// Forgets every record.
+    /// Forgets every request.
     pub fn clear(&self) {
         for slot in self.slots.iter() {
-            let _forgotten = slot.lock().take();
+            let mut record = slot.lock();
+            record.id = 0;
+            record.answered = false;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
-    fn record(path: &str) -> JournalRecord {
-        JournalRecord {
-            at_ms: 0,
-            method: Method::GET,
-            uri: path.parse().unwrap(),
-            token: None,
-            status: 200,
-            duration_us: 0,
-            request_headers: Vec::new(),
-            body: Bytes::new(),
-            body_truncated: false,
-            rate_headers: Default::default(),
-        }
+    fn record(journal: &Journal, target: &str) {
+        let uri: Uri = target.parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
+        headers.insert("procore-company-id", HeaderValue::from_static("8001"));
+        let ticket = journal
+            .begin(Arrival {
+                at_ms: 0,
+                method: &Method::GET,
+                uri: &uri,
+                headers: &headers,
+                client_id: Some("app"),
+            })
+            .unwrap();
+        journal.finish(
+            ticket,
+            Outcome {
+                status: 200,
+                duration_us: 0,
+                body: b"",
+                window: None,
+                retry_after: None,
+            },
+        );
     }
 
     #[test]
     fn the_ring_keeps_only_the_most_recent_entries_in_order() {
         let journal = Journal::new(3);
         for i in 0..10 {
-            journal.record(record(&format!("/{i}")));
+            record(&journal, &format!("/{i}?page={i}"));
         }
         let paths: Vec<String> = journal
             .entries(None, None, None)
@@ -258,10 +361,49 @@ mod tests {
             .map(|e| e.path.clone())
             .collect();
         assert_eq!(paths, ["/7", "/8", "/9"]);
-        assert_eq!(journal.entries(None, None, Some(1))[0].path, "/9");
+        let last = &journal.entries(None, None, Some(1))[0];
+        assert_eq!(
+            (last.path.as_str(), last.query.as_deref()),
+            ("/9", Some("page=9"))
+        );
+        assert_eq!(last.request_headers["authorization"], "Bearer [redacted]");
+        assert_eq!(last.request_headers["procore-company-id"], "8001");
         assert_eq!(journal.entries(None, Some("/8"), None).len(), 1);
         journal.clear();
         assert!(journal.entries(None, None, None).is_empty());
+    }
+
+    #[test]
+    fn requests_in_flight_are_not_listed_and_a_lapped_one_is_forgotten() {
+        let journal = Journal::new(1);
+        let uri: Uri = "/slow".parse().unwrap();
+        let arrival = Arrival {
+            at_ms: 0,
+            method: &Method::POST,
+            uri: &uri,
+            headers: &HeaderMap::new(),
+            client_id: None,
+        };
+        let slow = journal.begin(arrival).unwrap();
+        assert!(
+            journal.entries(None, None, None).is_empty(),
+            "still in flight"
+        );
+        record(&journal, "/fast");
+        let outcome = Outcome {
+            status: 503,
+            duration_us: 0,
+            body: &[b'x'; BODY_LIMIT + 1],
+            window: None,
+            retry_after: Some(30),
+        };
+        journal.finish(slow, outcome);
+        let entries = journal.entries(None, None, None);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            entries[0].path, "/fast",
+            "the slot belongs to the later request"
+        );
     }
 
     #[test]

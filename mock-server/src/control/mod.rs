@@ -5,7 +5,7 @@
 //! - [`journal`]: the bounded record of requests and answers.
 //! - [`persistence`]: the state file, written atomically.
 //!
-//! [`api_layer`] applies them to every request outside `/__admin`, in this order: the journal
+//! [`ControlLayer`] applies them to every request outside `/__admin`, in this order: the journal
 //! notes the request, a fault rule may answer it, the limiter may refuse it (REST calls with a
 //! valid token only), and the answer gets its rate-limit headers. Every response, admin ones
 //! included, gets a `Date` header read from the mock clock.
@@ -15,27 +15,32 @@ pub mod journal;
 pub mod limiter;
 pub mod persistence;
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::{TimeZone, Utc};
+use futures::future::BoxFuture;
+use tower::{Layer, Service};
 
-use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::http::auth::{self, ResolvedToken};
 use crate::state::AppState;
 use faults::Faults;
-use journal::{Journal, JournalRecord, BODY_LIMIT, RATE_HEADERS};
+use journal::{Arrival, Journal, Outcome};
 use limiter::{Decision, Limits, RateLimiter, WindowStatus};
 
 /// The admin API's path prefix; the control plane leaves these requests alone.
 pub const ADMIN_PREFIX: &str = "/__admin";
+
+const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
+const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
+const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
 
 /// The control plane's live parts.
 #[derive(Debug)]
@@ -46,8 +51,6 @@ pub struct Control {
     pub faults: Faults,
     /// Recent requests.
     pub journal: Journal,
-    /// The `Date` header of the current mock second, formatted once per second.
-    date: DateCache,
 }
 
 impl Control {
@@ -57,7 +60,6 @@ impl Control {
             limiter: RateLimiter::new(limits),
             faults: Faults::default(),
             journal: Journal::new(journal_size),
-            date: DateCache::default(),
         }
     }
 
@@ -69,69 +71,114 @@ impl Control {
     }
 }
 
-#[derive(Debug, Default)]
-struct DateCache {
-    second: AtomicI64,
-    value: ArcSwapOption<HeaderValue>,
+/// Puts the control plane in front of a service (every route of the app).
+#[derive(Clone, Debug)]
+pub struct ControlLayer {
+    state: AppState,
 }
 
-impl DateCache {
-    /// An HTTP date (`Tue, 24 Nov 2026 09:44:45 GMT`) for the clock's current second.
-    fn header(&self, clock: &Clock) -> Option<HeaderValue> {
-        let second = clock.epoch_seconds();
-        if self.second.load(Ordering::Acquire) == second {
-            if let Some(value) = self.value.load_full() {
-                return Some((*value).clone());
-            }
+impl ControlLayer {
+    /// The control plane of `state`.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for ControlLayer {
+    type Service = ControlService<S>;
+
+    fn layer(&self, inner: S) -> ControlService<S> {
+        ControlService {
+            inner,
+            state: self.state.clone(),
         }
-        let text = clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        let value = HeaderValue::from_str(&text).ok()?;
-        self.value.store(Some(Arc::new(value.clone())));
-        self.second.store(second, Ordering::Release);
-        Some(value)
     }
 }
 
-/// Middleware applying the control plane (see the module docs).
-pub async fn api_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = if request.uri().path().starts_with(ADMIN_PREFIX) {
-        next.run(request).await
-    } else {
-        control_request(&state, request, next).await
-    };
-    if let Some(date) = state.control().date.header(state.clock()) {
-        response.headers_mut().insert(header::DATE, date);
-    }
-    response
+/// A service with the control plane in front of it (see the module docs).
+#[derive(Clone, Debug)]
+pub struct ControlService<S> {
+    inner: S,
+    state: AppState,
 }
 
-async fn control_request(state: &AppState, request: Request, next: Next) -> Response {
+impl<S> Service<Request> for ControlService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service that was polled ready answers this request; its clone waits for the next.
+        let ready = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, ready);
+        let state = self.state.clone();
+        Box::pin(async move {
+            let now_ms = state.clock().now_ms();
+            let mut response = if request.uri().path().starts_with(ADMIN_PREFIX) {
+                let mut inner = inner;
+                inner.call(request).await?
+            } else {
+                control_request(&state, inner, request, now_ms).await
+            };
+            if let Some(date) = date_header(now_ms) {
+                response.headers_mut().insert(header::DATE, date);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// What the control plane answered with besides the inner service's own headers.
+#[derive(Default)]
+struct Added {
+    window: Option<WindowStatus>,
+    retry_after: Option<u64>,
+}
+
+async fn control_request<S>(
+    state: &AppState,
+    mut inner: S,
+    request: Request,
+    now_ms: i64,
+) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let started = Instant::now();
     let control = state.control();
     let token = auth::resolve_token(state, request.headers()).ok();
-    let (mut parts, body) = request.into_parts();
-    let limit = state.config().max_body_bytes;
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => return ApiError::PayloadTooLarge { limit }.into_response(),
-    };
-    let at_ms = state.clock().now_ms();
-    // Reference-counted clones: the readable entry is built only when the journal is read.
-    let journaled = control.journal.is_enabled().then(|| {
-        (
-            parts.method.clone(),
-            parts.uri.clone(),
-            parts
-                .headers
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect::<Vec<_>>(),
-            bytes.slice(..bytes.len().min(BODY_LIMIT)),
-        )
+    let ticket = control.journal.begin(Arrival {
+        at_ms: now_ms,
+        method: request.method(),
+        uri: request.uri(),
+        headers: request.headers(),
+        client_id: token.as_ref().map(|token| token.grant.client_id.as_str()),
     });
-    let body_len = bytes.len();
-
+    let (mut parts, body) = request.into_parts();
+    let mut added = Added::default();
+    let mut sent = Bytes::new();
     let response = 'answer: {
+        // Most requests (GETs) carry no body: there is nothing to collect then.
+        let body = if body.is_end_stream() {
+            body
+        } else {
+            let limit = state.config().max_body_bytes;
+            match axum::body::to_bytes(body, limit).await {
+                Ok(bytes) => {
+                    sent = bytes.clone();
+                    Body::from(bytes)
+                }
+                Err(_) => break 'answer ApiError::PayloadTooLarge { limit }.into_response(),
+            }
+        };
         if let Some(action) = control
             .faults
             .check(parts.method.as_str(), parts.uri.path())
@@ -140,53 +187,46 @@ async fn control_request(state: &AppState, request: Request, next: Next) -> Resp
                 tokio::time::sleep(Duration::from_millis(action.latency_ms)).await;
             }
             if let Some((status, body, retry_after)) = action.answer {
+                added.retry_after = retry_after;
                 break 'answer injected(status, &body, retry_after);
             }
         }
-        let mut window = None;
-        if let Some(token) = &token {
+        if let Some(token) = token {
             if parts.uri.path().starts_with("/rest/") {
-                match control
-                    .limiter
-                    .admit(&token.grant.client_id, state.clock().now_ms())
-                {
+                match control.limiter.admit(&token.grant.client_id, now_ms) {
                     Decision::Throttled {
                         status,
                         retry_after,
                     } => {
+                        added.window = Some(status);
+                        added.retry_after = Some(retry_after);
                         let mut response =
                             ApiError::TooManyRequests { retry_after }.into_response();
                         rate_headers(response.headers_mut(), status);
                         break 'answer response;
                     }
-                    Decision::Admitted(status) => window = status,
+                    Decision::Admitted(status) => added.window = status,
                 }
             }
-            parts.extensions.insert(ResolvedToken(Arc::clone(token)));
+            parts.extensions.insert(ResolvedToken(token));
         }
-        let mut response = next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
-        if let Some(status) = window {
+        let Ok(mut response) = inner.call(Request::from_parts(parts, body)).await;
+        if let Some(status) = added.window {
             rate_headers(response.headers_mut(), status);
         }
         response
     };
-
-    if let Some((method, uri, request_headers, body)) = journaled {
-        let headers = response.headers();
-        control.journal.record(JournalRecord {
-            at_ms,
-            method,
-            uri,
-            token: token.clone(),
-            status: response.status().as_u16(),
-            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            request_headers,
-            body,
-            body_truncated: body_len > BODY_LIMIT,
-            rate_headers: RATE_HEADERS.map(|name| headers.get(name).cloned()),
-        });
+    if let Some(ticket) = ticket {
+        control.journal.finish(
+            ticket,
+            Outcome {
+                status: response.status().as_u16(),
+                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                body: &sent,
+                window: added.window,
+                retry_after: added.retry_after,
+            },
+        );
     }
     response
 }
@@ -204,16 +244,32 @@ fn injected(status: u16, body: &serde_json::Value, retry_after: Option<u64>) -> 
 }
 
 fn rate_headers(headers: &mut HeaderMap, status: WindowStatus) {
-    headers.insert(
-        HeaderName::from_static("x-rate-limit-limit"),
-        HeaderValue::from(status.limit),
-    );
-    headers.insert(
-        HeaderName::from_static("x-rate-limit-remaining"),
-        HeaderValue::from(status.remaining),
-    );
-    headers.insert(
-        HeaderName::from_static("x-rate-limit-reset"),
-        HeaderValue::from(status.reset),
-    );
+    headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(status.limit));
+    headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(status.remaining));
+    headers.insert(RATE_LIMIT_RESET, HeaderValue::from(status.reset));
+}
+
+/// An HTTP date (`Tue, 24 Nov 2026 09:44:45 GMT`) for the mock clock's second at `now_ms`,
+/// formatted once per second on each worker thread (a thread's own cache: no shared counter
+/// to contend on).
+fn date_header(now_ms: i64) -> Option<HeaderValue> {
+    thread_local! {
+        static CACHED: RefCell<Option<(i64, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    let second = now_ms.div_euclid(1000);
+    CACHED.with_borrow_mut(|cached| {
+        if let Some((at, value)) = cached {
+            if *at == second {
+                return Some(value.clone());
+            }
+        }
+        let text = Utc
+            .timestamp_opt(second, 0)
+            .single()?
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let value = HeaderValue::from_str(&text).ok()?;
+        *cached = Some((second, value.clone()));
+        Some(value)
+    })
 }

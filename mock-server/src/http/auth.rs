@@ -35,8 +35,8 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // The control plane has usually resolved the token already; don't look it up twice.
-        let access = match parts.extensions.get::<ResolvedToken>() {
-            Some(ResolvedToken(token)) => Arc::clone(token),
+        let access = match parts.extensions.remove::<ResolvedToken>() {
+            Some(ResolvedToken(token)) => token,
             None => resolve_token(state, &parts.headers)?,
         };
         let store = state.store();
