@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -85,8 +86,14 @@ impl Clock {
     }
 }
 
+/// The wall clock in epoch milliseconds, straight from `SystemTime` (chrono's `Utc::now`
+/// would build a calendar date first, and this runs several times per request).
 fn wall_ms() -> i64 {
-    Utc::now().timestamp_millis()
+    let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => millis(since),
+        Err(before) => -millis(before.duration()),
+    }
 }
 
 fn millis_to_datetime(ms: i64) -> DateTime<Utc> {

@@ -219,7 +219,7 @@ impl Fixture {
             .unwrap_or(FIRST_RUNTIME_ID)
             .max(FIRST_RUNTIME_ID)
             - 1;
-        let store = Store::new(self.highest_id().max(floor));
+        let mut store = Store::new(self.highest_id().max(floor));
         for company in self.companies {
             let mut directory = Directory::default();
             directory.vendors = company.vendors.into_iter().map(|v| (v.id, v)).collect();
@@ -252,7 +252,6 @@ impl Fixture {
     pub fn from_store(store: &Store) -> Self {
         let companies = store
             .companies()
-            .iter()
             .map(|company| {
                 let directory = company.read();
                 CompanyFixture {

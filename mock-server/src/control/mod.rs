@@ -8,7 +8,7 @@
 //! [`ControlLayer`] applies them to every request outside `/__admin`, in this order: the journal
 //! notes the request, a fault rule may answer it, the limiter may refuse it (REST calls with a
 //! valid token only), and the answer gets its rate-limit headers. Every response, admin ones
-//! included, gets a `Date` header read from the mock clock.
+//! included, gets a `Date` header read from the mock clock, and is logged at debug level.
 
 pub mod faults;
 pub mod journal;
@@ -121,15 +121,27 @@ where
         let inner = std::mem::replace(&mut self.inner, ready);
         let state = self.state.clone();
         Box::pin(async move {
+            let started = Instant::now();
             let now_ms = state.clock().now_ms();
+            let logged = tracing::enabled!(tracing::Level::DEBUG)
+                .then(|| (request.method().clone(), request.uri().clone()));
             let mut response = if request.uri().path().starts_with(ADMIN_PREFIX) {
                 let mut inner = inner;
                 inner.call(request).await?
             } else {
-                control_request(&state, inner, request, now_ms).await
+                control_request(&state, inner, request, now_ms, started).await
             };
             if let Some(date) = date_header(now_ms) {
                 response.headers_mut().insert(header::DATE, date);
+            }
+            if let Some((method, uri)) = logged {
+                tracing::debug!(
+                    %method,
+                    %uri,
+                    status = response.status().as_u16(),
+                    duration_us = started.elapsed().as_micros(),
+                    "answered"
+                );
             }
             Ok(response)
         })
@@ -148,13 +160,13 @@ async fn control_request<S>(
     mut inner: S,
     request: Request,
     now_ms: i64,
+    started: Instant,
 ) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let started = Instant::now();
     let control = state.control();
-    let token = auth::resolve_token(state, request.headers()).ok();
+    let token = auth::resolve_token(state, request.headers(), now_ms.div_euclid(1000)).ok();
     let ticket = control.journal.begin(Arrival {
         at_ms: now_ms,
         method: request.method(),

@@ -22,9 +22,7 @@ pub const COMPANY_HEADER: &str = "procore-company-id";
 /// An authenticated caller with the scope the request's method needs.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The application the token was issued to.
-    pub app: Arc<OAuthApp>,
-    /// The token: whom it speaks for and its scopes.
+    /// The token: whom it speaks for, its app and its scopes.
     pub token: Arc<AccessToken>,
     /// The `Procore-Company-Id` header as sent (checked only where a route needs a company).
     company_header: Option<HeaderValue>,
@@ -37,13 +35,11 @@ impl FromRequestParts<AppState> for Caller {
         // The control plane has usually resolved the token already; don't look it up twice.
         let access = match parts.extensions.remove::<ResolvedToken>() {
             Some(ResolvedToken(token)) => token,
-            None => resolve_token(state, &parts.headers)?,
+            None => resolve_token(state, &parts.headers, state.clock().epoch_seconds())?,
         };
-        let store = state.store();
-        let app = store
-            .oauth
-            .app(&access.grant.client_id)
-            .ok_or_else(invalid_token)?;
+        if state.store().oauth.app(&access.grant.client_id).is_none() {
+            return Err(invalid_token());
+        }
         let needed = scope_for(&parts.method);
         if !access.grant.scopes.contains(&needed) {
             return Err(ApiError::Forbidden(format!(
@@ -52,7 +48,6 @@ impl FromRequestParts<AppState> for Caller {
             )));
         }
         Ok(Caller {
-            app,
             token: access,
             company_header: parts.headers.get(COMPANY_HEADER).cloned(),
         })
@@ -63,19 +58,25 @@ impl FromRequestParts<AppState> for Caller {
 #[derive(Clone, Debug)]
 pub struct ResolvedToken(pub Arc<AccessToken>);
 
-/// The live, unexpired token the request's `Authorization` header names, or the 401 to send.
-pub fn resolve_token(state: &AppState, headers: &HeaderMap) -> Result<Arc<AccessToken>, ApiError> {
-    live_token(state, bearer_token(headers)?)
+/// The token the request's `Authorization` header names if it is live at `now` (epoch
+/// seconds on the mock clock), or the 401 to send.
+pub fn resolve_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Arc<AccessToken>, ApiError> {
+    live_token(state, bearer_token(headers)?, now)
 }
 
-/// The live, unexpired token `token`, or the 401 to send.
-pub fn live_token(state: &AppState, token: &str) -> Result<Arc<AccessToken>, ApiError> {
+/// The token `token` if it is live at `now` (epoch seconds on the mock clock), or the 401 to
+/// send.
+pub fn live_token(state: &AppState, token: &str, now: i64) -> Result<Arc<AccessToken>, ApiError> {
     let access = state
         .store()
         .oauth
         .access_token(token)
         .ok_or_else(invalid_token)?;
-    if !access.is_live(state.clock().epoch_seconds()) {
+    if !access.is_live(now) {
         return Err(ApiError::Unauthorized {
             message: "The access token expired".to_owned(),
             code: "invalid_token",
@@ -98,7 +99,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         code: "invalid_request",
     };
     let value = headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
-    let value = value.to_str().map_err(|_| missing())?;
+    // `from_utf8` checks a word at a time, where `HeaderValue::to_str` goes byte by byte; a
+    // header value has no control characters either way.
+    let value = std::str::from_utf8(value.as_bytes()).map_err(|_| missing())?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
@@ -117,41 +120,43 @@ fn scope_for(method: &Method) -> Scope {
 }
 
 impl Caller {
+    /// The application the token was issued to, in `store`. A token whose app is gone (the
+    /// state was replaced since the token was issued) is invalid.
+    pub fn app<'s>(&self, store: &'s Store) -> Result<&'s OAuthApp, ApiError> {
+        store
+            .oauth
+            .app(&self.token.grant.client_id)
+            .ok_or_else(invalid_token)
+    }
+
     /// The company named in a route's path, after checking the `Procore-Company-Id` header.
-    pub fn company(&self, store: &Store, company_id: u64) -> Result<Arc<Company>, ApiError> {
-        self.check_company_header()?;
+    pub fn company<'s>(&self, store: &'s Store, company_id: u64) -> Result<&'s Company, ApiError> {
+        let app = self.app(store)?;
+        self.check_company_header(app)?;
         let company = store
             .company(company_id)
             .ok_or_else(|| ApiError::not_found("Company", company_id))?;
-        self.check_installed(company.id)?;
+        check_installed(app, company.id)?;
         Ok(company)
     }
 
     /// The company that owns a project named in a route's path, after the header check.
-    pub fn project_company(
+    pub fn project_company<'s>(
         &self,
-        store: &Store,
+        store: &'s Store,
         project_id: u64,
-    ) -> Result<Arc<Company>, ApiError> {
-        self.check_company_header()?;
+    ) -> Result<&'s Company, ApiError> {
+        let app = self.app(store)?;
+        self.check_company_header(app)?;
         let company = store
             .company_of_project(project_id)
             .ok_or_else(|| ApiError::not_found("Project", project_id))?;
-        self.check_installed(company.id)?;
+        check_installed(app, company.id)?;
         Ok(company)
     }
 
-    /// Whether the caller's app may act in `company_id`.
-    pub fn check_installed(&self, company_id: u64) -> Result<(), ApiError> {
-        if self.app.is_installed_in(company_id) {
-            Ok(())
-        } else {
-            Err(not_connected())
-        }
-    }
-
     /// The header must be present, an id, and name a company the app is installed in.
-    fn check_company_header(&self) -> Result<u64, ApiError> {
+    fn check_company_header(&self, app: &OAuthApp) -> Result<u64, ApiError> {
         let header = self
             .company_header
             .as_ref()
@@ -162,8 +167,17 @@ impl Caller {
             message: format!("Procore-Company-Id header must be a company id, got `{value}`"),
             errors: Default::default(),
         })?;
-        self.check_installed(company_id)?;
+        check_installed(app, company_id)?;
         Ok(company_id)
+    }
+}
+
+/// Whether `app` may act in `company_id`.
+fn check_installed(app: &OAuthApp, company_id: u64) -> Result<(), ApiError> {
+    if app.is_installed_in(company_id) {
+        Ok(())
+    } else {
+        Err(not_connected())
     }
 }
 

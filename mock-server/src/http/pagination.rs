@@ -4,8 +4,9 @@
 //! Pages are cut from ordered storage by the caller and written straight into one pre-sized
 //! buffer: no intermediate `Vec` of records, no clone of the collection.
 
+use axum::body::Body;
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::query::RequestUrl;
 use crate::config::Profile;
@@ -94,14 +95,12 @@ pub fn page_response<T: WriteJson>(
 
 /// A JSON response from already-serialized bytes.
 pub fn json_bytes(bytes: Vec<u8>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        )],
-        bytes,
-    )
-        .into_response()
+    let mut response = Response::new(Body::from(bytes));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
 }
 
 /// The `Link` header: `first`/`prev` when there is an earlier page, `next`/`last` when there

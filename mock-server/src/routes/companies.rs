@@ -40,10 +40,10 @@ async fn list_companies(
 ) -> Result<Response, ApiError> {
     let page = PageRequest::from_url(&url)?;
     let store = state.store();
+    let app = caller.app(&store)?;
     let visible: Vec<_> = store
         .companies()
-        .into_iter()
-        .filter(|company| caller.app.is_installed_in(company.id))
+        .filter(|company| app.is_installed_in(company.id))
         .collect();
     let items = visible
         .iter()
@@ -80,10 +80,7 @@ async fn list_projects(
         .values()
         .skip(page.offset())
         .take(page.per_page)
-        .map(|project| ProjectView {
-            project,
-            company: &company,
-        });
+        .map(|project| ProjectView { project, company });
     Ok(page_response(
         items,
         directory.projects.len(),
@@ -98,7 +95,7 @@ async fn list_projects(
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let store = state.store();
     let owner = caller.token.grant.resource_owner_id;
-    for company_id in &caller.app.installed_company_ids {
+    for company_id in &caller.app(&store)?.installed_company_ids {
         let Some(company) = store.company(*company_id) else {
             continue;
         };

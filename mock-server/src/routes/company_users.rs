@@ -327,7 +327,8 @@ async fn avatar(
     ApiPath((company_id, user_id, version)): ApiPath<(u64, u64, u64)>,
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::NotFound("No such avatar".to_owned());
-    let company = state.store().company(company_id).ok_or_else(missing)?;
+    let store = state.store();
+    let company = store.company(company_id).ok_or_else(missing)?;
     let directory = company.read();
     let avatar = directory
         .avatars

@@ -76,7 +76,7 @@ async fn token(
     let grant_type = params.require("grant_type")?;
     let (grant, with_refresh) = match grant_type.as_str() {
         "client_credentials" => {
-            let scopes = requested_scopes(&app, params.get("scope").as_deref())?;
+            let scopes = requested_scopes(app, params.get("scope").as_deref())?;
             let grant = Grant {
                 client_id: app.client_id.clone(),
                 resource_owner_id: app.service_account_user_id,
@@ -97,7 +97,7 @@ async fn token(
             {
                 return Err(invalid_grant_detail("authorization code"));
             }
-            record_login(&store, &app, issued.grant.resource_owner_id, &state);
+            record_login(&store, app, issued.grant.resource_owner_id, &state);
             (issued.grant, true)
         }
         "refresh_token" => {
@@ -147,11 +147,11 @@ fn issue_tokens(store: &Store, grant: Grant, now: i64, with_refresh: bool) -> Re
 }
 
 /// Finds the client by HTTP Basic credentials or by `client_id`/`client_secret` parameters.
-fn authenticate_client(
-    store: &Store,
+fn authenticate_client<'s>(
+    store: &'s Store,
     headers: &HeaderMap,
     params: &OAuthParams,
-) -> Result<std::sync::Arc<OAuthApp>, OAuthError> {
+) -> Result<&'s OAuthApp, OAuthError> {
     let (client_id, secret) = match basic_credentials(headers) {
         Some(credentials) => credentials,
         None => (
@@ -264,13 +264,13 @@ async fn authorize(State(state): State<AppState>, url: RequestUrl) -> Response {
         }
         redirect_with(&redirect_uri, '?', &params)
     };
-    let scopes = match requested_scopes(&app, url.get("scope")) {
+    let scopes = match requested_scopes(app, url.get("scope")) {
         Ok(scopes) => scopes,
         Err(err) => return redirect_error(err.code, &err.description),
     };
     let owner = match url.get("login_hint") {
         None => app.service_account_user_id,
-        Some(email) => match find_active_user(&store, &app, email) {
+        Some(email) => match find_active_user(&store, app, email) {
             Some(id) => id,
             None => {
                 return redirect_error(
@@ -374,7 +374,7 @@ async fn token_info(
         Ok(token) => token.to_owned(),
         Err(_) => url.get("access_token").ok_or_else(invalid)?.to_owned(),
     };
-    let access = live_token(&state, &token).map_err(|err| {
+    let access = live_token(&state, &token, state.clock().epoch_seconds()).map_err(|err| {
         OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", err.to_string())
     })?;
     let now = state.clock().epoch_seconds();

@@ -1,7 +1,8 @@
 //! In-memory state: tenants (companies), their directories and projects, and OAuth credentials.
 //!
-//! Nothing here knows about HTTP. Companies sit in a `DashMap` (tenants never contend with each
-//! other); each company's [`Directory`] sits behind its own `RwLock`, so a company's rules can
+//! Nothing here knows about HTTP. Companies are fixed for a store's life and read without a lock
+//! (tenants never contend with each other); each company's [`Directory`] sits behind its own
+//! `RwLock`, so a company's rules can
 //! be checked and applied as one step. The lock is `parking_lot`'s: it is never held across an
 //! `.await` and cannot be poisoned by a panicking request.
 
@@ -9,10 +10,10 @@ pub mod directory;
 pub mod oauth;
 pub mod user;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use directory::{Directory, Membership, PermissionTemplate, Project, TemplateKind, Vendor};
@@ -54,11 +55,16 @@ impl Company {
 }
 
 /// All server state that requests read and change.
+///
+/// Companies, their projects and the OAuth apps are fixed for a store's life (a reset or a
+/// state PUT swaps in a whole new store), so they sit in plain maps that requests read without
+/// any lock or reference count; what requests change lives behind each company's own lock
+/// and in the credential `DashMap`s.
 #[derive(Debug, Default)]
 pub struct Store {
-    companies: DashMap<u64, Arc<Company>>,
+    companies: BTreeMap<u64, Company>,
     /// project id -> company id, so project routes find their tenant without a scan.
-    project_companies: DashMap<u64, u64>,
+    project_companies: HashMap<u64, u64, RandomState>,
     /// OAuth applications and credentials.
     pub oauth: OAuthStore,
     /// The next id to hand out; ids are unique across the whole server.
@@ -84,35 +90,26 @@ impl Store {
         self.next_id.load(Ordering::Relaxed)
     }
 
-    /// Adds a company (and indexes its projects).
-    pub fn insert_company(&self, company: Company) {
+    /// Adds a company (and indexes its projects), while the store is being built.
+    pub fn insert_company(&mut self, company: Company) {
         for project_id in company.read().projects.keys() {
             self.project_companies.insert(*project_id, company.id);
         }
-        self.companies.insert(company.id, Arc::new(company));
+        self.companies.insert(company.id, company);
     }
 
     /// The company with `id`.
-    pub fn company(&self, id: u64) -> Option<Arc<Company>> {
-        self.companies
-            .get(&id)
-            .map(|entry| Arc::clone(entry.value()))
+    pub fn company(&self, id: u64) -> Option<&Company> {
+        self.companies.get(&id)
     }
 
     /// All companies in id order.
-    pub fn companies(&self) -> Vec<Arc<Company>> {
-        let mut companies: Vec<_> = self
-            .companies
-            .iter()
-            .map(|e| Arc::clone(e.value()))
-            .collect();
-        companies.sort_by_key(|c| c.id);
-        companies
+    pub fn companies(&self) -> impl Iterator<Item = &Company> {
+        self.companies.values()
     }
 
     /// The company that owns project `project_id`.
-    pub fn company_of_project(&self, project_id: u64) -> Option<Arc<Company>> {
-        let company_id = *self.project_companies.get(&project_id)?;
-        self.company(company_id)
+    pub fn company_of_project(&self, project_id: u64) -> Option<&Company> {
+        self.company(*self.project_companies.get(&project_id)?)
     }
 }

@@ -1,13 +1,16 @@
 //! OAuth applications and the credentials issued to them.
 //!
-//! Each kind of credential lives in its own `DashMap` keyed by its secret string: lookups on the
+//! Apps are fixed for the store's life and read without a lock. Each kind of credential lives in
+//! its own `DashMap` keyed by its secret string: lookups on the
 //! request path touch one shard, and single-use credentials (authorization codes, refresh tokens)
 //! are consumed with an atomic `remove`, so two concurrent redemptions can never both succeed.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use serde::{Deserialize, Serialize};
 
 /// What a token may do. GET needs `read`; writes need `write`.
@@ -197,12 +200,16 @@ impl Credentials {
 }
 
 /// Apps and live credentials.
+///
+/// Every request looks its token up here, so the maps hash with foldhash rather than SipHash:
+/// the token alone would cost a few hundred instructions to hash with the standard one.
 #[derive(Debug, Default)]
 pub struct OAuthStore {
-    apps: DashMap<String, Arc<OAuthApp>>,
-    access_tokens: DashMap<String, Arc<AccessToken>>,
-    refresh_tokens: DashMap<String, RefreshToken>,
-    codes: DashMap<String, AuthCode>,
+    /// Fixed for the store's life: read without a lock.
+    apps: HashMap<String, OAuthApp, RandomState>,
+    access_tokens: DashMap<String, Arc<AccessToken>, RandomState>,
+    refresh_tokens: DashMap<String, RefreshToken, RandomState>,
+    codes: DashMap<String, AuthCode, RandomState>,
     /// Counts issues so expired entries are swept now and then, keeping memory bounded.
     issued: AtomicU64,
 }
@@ -211,21 +218,19 @@ pub struct OAuthStore {
 const SWEEP_EVERY: u64 = 1024;
 
 impl OAuthStore {
-    /// Registers an application.
-    pub fn insert_app(&self, app: OAuthApp) {
-        self.apps.insert(app.client_id.clone(), Arc::new(app));
+    /// Registers an application, while the store is being built.
+    pub fn insert_app(&mut self, app: OAuthApp) {
+        self.apps.insert(app.client_id.clone(), app);
     }
 
     /// The application with `client_id`.
-    pub fn app(&self, client_id: &str) -> Option<Arc<OAuthApp>> {
-        self.apps
-            .get(client_id)
-            .map(|entry| Arc::clone(entry.value()))
+    pub fn app(&self, client_id: &str) -> Option<&OAuthApp> {
+        self.apps.get(client_id)
     }
 
     /// All applications, sorted by client id.
-    pub fn apps(&self) -> Vec<Arc<OAuthApp>> {
-        let mut apps: Vec<_> = self.apps.iter().map(|e| Arc::clone(e.value())).collect();
+    pub fn apps(&self) -> Vec<&OAuthApp> {
+        let mut apps: Vec<_> = self.apps.values().collect();
         apps.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         apps
     }
