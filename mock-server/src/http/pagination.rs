@@ -17,7 +17,7 @@ use crate::views::writer::{self, WriteJson};
 pub const DEFAULT_PER_PAGE: usize = 100;
 /// Largest page size; larger requests are clamped to it.
 pub const MAX_PER_PAGE: usize = 10_000;
-/// A rough serialized size of one record, to pre-size page buffers.
+/// A rough written size of one record, room for the first; the rest are sized from it.
 const TYPICAL_RECORD_BYTES: usize = 768;
 
 /// Which slice of a collection a request asks for.
@@ -73,8 +73,9 @@ pub fn page_response<T: WriteJson>(
     url: &RequestUrl,
     profile: Profile,
 ) -> Response {
-    let mut buffer = Vec::with_capacity(request.len_of(total) * TYPICAL_RECORD_BYTES + 2);
-    writer::write_array(&mut buffer, items);
+    let count = request.len_of(total);
+    let mut buffer = Vec::with_capacity(count.min(1) * TYPICAL_RECORD_BYTES + 2);
+    writer::write_array(&mut buffer, items, count);
     let mut response = json_bytes(buffer);
     let headers = response.headers_mut();
     headers.insert(HeaderName::from_static("total"), HeaderValue::from(total));

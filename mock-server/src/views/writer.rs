@@ -67,14 +67,26 @@ impl<'a> ObjectWriter<'a> {
     }
 }
 
-/// Writes `items` as a JSON array.
-pub fn write_array<T: WriteJson>(out: &mut Vec<u8>, items: impl IntoIterator<Item = T>) {
+/// Writes `items` as a JSON array. With `expected`, the number of items to come, the buffer is
+/// sized once from the first item, so a large page is not written by doubling (and copying)
+/// the buffer on its way up.
+pub fn write_array<T: WriteJson>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    expected: usize,
+) {
     out.push(b'[');
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
+        let start = out.len();
         item.write_json(out);
+        if i == 0 {
+            // Records differ in length a little: leave an eighth more room for each.
+            let each = (out.len() - start) * 9 / 8 + 1;
+            out.reserve(each.saturating_mul(expected.saturating_sub(1)) + 1);
+        }
     }
     out.push(b']');
 }
@@ -178,13 +190,13 @@ impl<T: WriteJson + ?Sized> WriteJson for &T {
 
 impl<T: WriteJson> WriteJson for [T] {
     fn write_json(&self, out: &mut Vec<u8>) {
-        write_array(out, self);
+        write_array(out, self, self.len());
     }
 }
 
 impl<T: WriteJson> WriteJson for Vec<T> {
     fn write_json(&self, out: &mut Vec<u8>) {
-        write_array(out, self);
+        self.as_slice().write_json(out);
     }
 }
 

@@ -224,6 +224,20 @@ async fn a_fault_rule_answers_matching_requests_then_runs_out() {
         app.member_ids(PROJECT).await.contains(&5102),
         "a faulted request changes nothing"
     );
+    let (_, journaled) = admin(
+        &app,
+        reqwest::Method::GET,
+        "/__admin/requests?method=DELETE",
+        None,
+    )
+    .await;
+    let entry = &journaled.as_array().unwrap()[1];
+    assert_eq!(entry["status"], 503);
+    assert_eq!(
+        entry["response_headers"],
+        json!({"retry-after": "30"}),
+        "the journal shows what the fault answered, and no limiter ran"
+    );
     let (_, rules) = admin(&app, reqwest::Method::GET, "/__admin/faults", None).await;
     assert_eq!(rules[0]["hits"], 1);
     assert_eq!(rules[0]["hits_left"], 0);
