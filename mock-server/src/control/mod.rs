@@ -131,7 +131,8 @@ where
             } else {
                 control_request(&state, inner, request, now_ms, started).await
             };
-            if let Some(date) = date_header(now_ms) {
+            // Read again: a latency rule may have held the answer past the arrival second.
+            if let Some(date) = date_header(state.clock().now_ms()) {
                 response.headers_mut().insert(header::DATE, date);
             }
             if let Some((method, uri)) = logged {

@@ -187,14 +187,20 @@ impl WriteJson for ProjectUserView<'_> {
 /// `{id, name, project_specific, type}`: a template as it is embedded in a user.
 pub struct TemplateRef<'a>(pub &'a PermissionTemplate);
 
-impl WriteJson for TemplateRef<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = ObjectWriter::new(out);
+impl TemplateRef<'_> {
+    fn write_fields(&self, object: &mut ObjectWriter<'_>) {
         object
             .field("id", &self.0.id)
             .field("name", &self.0.name)
             .field("project_specific", &self.0.project_specific)
             .field("type", self.0.kind.as_str());
+    }
+}
+
+impl WriteJson for TemplateRef<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        self.write_fields(&mut object);
         object.finish();
     }
 }
@@ -205,12 +211,8 @@ pub struct TemplateView<'a>(pub &'a PermissionTemplate);
 impl WriteJson for TemplateView<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut object = ObjectWriter::new(out);
-        object
-            .field("id", &self.0.id)
-            .field("name", &self.0.name)
-            .field("project_specific", &self.0.project_specific)
-            .field("type", self.0.kind.as_str())
-            .field("category", &self.0.category);
+        TemplateRef(self.0).write_fields(&mut object);
+        object.field("category", &self.0.category);
         object.finish();
     }
 }
