@@ -10,10 +10,11 @@
 //!   credentials). No HTTP in here.
 //! - [`domain`]: Procore's business rules as plain functions over the store.
 //! - [`control`]: the control plane: rate limits, fault injection, the request journal and
-//!   the state file, applied to every request by one middleware.
+//!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
 //! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
 //! - [`routes`]: one module per resource; [`app`] assembles them.
-//! - [`views`]: how records are written on the wire.
+//! - [`views`]: how records are written on the wire, by a small JSON writer
+//!   ([`views::writer`]) straight into the response buffer.
 //! - [`error`]: the Procore-shaped error type.
 //! - [`server`]: serving on a listener, and [`MockServer`] for embedding in tests.
 //! - [`state`]: what handlers share.
