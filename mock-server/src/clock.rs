@@ -111,7 +111,8 @@ impl Timestamp<'_> {
     /// pattern, and it runs for every record served); `None` outside the years 0 to 9999.
     pub fn to_bytes(&self) -> Option<[u8; 20]> {
         use chrono::{Datelike, Timelike};
-        let at = self.0;
+        // The naive UTC value once: each accessor of a `DateTime` would add the offset anew.
+        let at = self.0.naive_utc();
         let year = u32::try_from(at.year()).ok().filter(|year| *year <= 9999)?;
         let mut text = *b"0000-00-00T00:00:00Z";
         let fields = [
