@@ -217,19 +217,27 @@ impl WriteJson for TemplateView<'_> {
     }
 }
 
-/// `{id, name}`: the vendor a user works for.
-struct VendorRef<'a>(&'a Vendor);
+/// `{id, name}`: a vendor or company as another record embeds it.
+struct IdName<'a> {
+    id: u64,
+    name: &'a str,
+}
 
-impl WriteJson for VendorRef<'_> {
+impl WriteJson for IdName<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         let mut object = ObjectWriter::new(out);
-        object.field("id", &self.0.id).field("name", &self.0.name);
+        object.field("id", &self.id).field("name", self.name);
         object.finish();
     }
 }
 
-fn vendor_ref(directory: &Directory, vendor_id: Option<u64>) -> Option<VendorRef<'_>> {
-    directory.vendors.get(&vendor_id?).map(VendorRef)
+/// The vendor a user works for.
+fn vendor_ref(directory: &Directory, vendor_id: Option<u64>) -> Option<IdName<'_>> {
+    let vendor = directory.vendors.get(&vendor_id?)?;
+    Some(IdName {
+        id: vendor.id,
+        name: &vendor.name,
+    })
 }
 
 /// `{id, name, is_active}`: a vendor in the vendor endpoints.
@@ -281,18 +289,13 @@ impl WriteJson for ProjectView<'_> {
             )
             .field("project_number", &project.project_number)
             .field("active", &project.active)
-            .field("company", &CompanyRef(self.company));
-        object.finish();
-    }
-}
-
-/// `{id, name}`: the company a project belongs to.
-struct CompanyRef<'a>(&'a Company);
-
-impl WriteJson for CompanyRef<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = ObjectWriter::new(out);
-        object.field("id", &self.0.id).field("name", &self.0.name);
+            .field(
+                "company",
+                &IdName {
+                    id: self.company.id,
+                    name: &self.company.name,
+                },
+            );
         object.finish();
     }
 }
