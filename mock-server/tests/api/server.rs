@@ -45,6 +45,16 @@ async fn the_binary_prints_one_ready_line_serves_and_stops_on_sigterm() {
     assert!(terminate(&mut child).success());
 }
 
+/// The signal handlers were installed only once the serve loop got round to polling them, so
+/// a SIGTERM sent the moment the ready line appeared could kill the process outright.
+#[test]
+fn a_sigterm_right_after_the_ready_line_still_shuts_down_gracefully() {
+    for _ in 0..5 {
+        let (mut child, _) = start(&[], &[]);
+        assert!(terminate(&mut child).success());
+    }
+}
+
 #[tokio::test]
 async fn the_profile_can_come_from_the_environment() {
     let (mut child, url) = start(&[], &[("PROCORE_MOCK_PROFILE", "official")]);
