@@ -12,12 +12,13 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::{header, HeaderMap, Method, Uri};
+use axum::http::{header, HeaderMap, HeaderName, Method, Uri};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 
 use super::limiter::WindowStatus;
+use super::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
@@ -145,16 +146,16 @@ impl Record {
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
             .unwrap_or_default();
         let mut response_headers = BTreeMap::new();
+        let mut answered = |name: &HeaderName, value: String| {
+            response_headers.insert(name.as_str().to_owned(), value);
+        };
         if let Some(window) = self.window {
-            response_headers.insert("x-rate-limit-limit".to_owned(), window.limit.to_string());
-            response_headers.insert(
-                "x-rate-limit-remaining".to_owned(),
-                window.remaining.to_string(),
-            );
-            response_headers.insert("x-rate-limit-reset".to_owned(), window.reset.to_string());
+            answered(&RATE_LIMIT_LIMIT, window.limit.to_string());
+            answered(&RATE_LIMIT_REMAINING, window.remaining.to_string());
+            answered(&RATE_LIMIT_RESET, window.reset.to_string());
         }
         if let Some(seconds) = self.retry_after {
-            response_headers.insert("retry-after".to_owned(), seconds.to_string());
+            answered(&header::RETRY_AFTER, seconds.to_string());
         }
         JournalEntry {
             id: self.id,

@@ -38,6 +38,7 @@ use limiter::{Decision, Limits, RateLimiter, WindowStatus};
 /// The admin API's path prefix; the control plane leaves these requests alone.
 pub const ADMIN_PREFIX: &str = "/__admin";
 
+/// The headers that report a rate window, in responses and in the journal.
 const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
 const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
 const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
