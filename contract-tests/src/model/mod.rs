@@ -7,7 +7,7 @@
 //! run are never touched, so the same model works on a mock and on a sandbox.
 //!
 //! [`transitions`] generates random operations from a state, [`ModelState::apply`] moves the
-//! model, and [`Transition::expected`] names the statuses the target must answer.
+//! model, and [`ModelState::expected`] names the statuses the target must answer.
 
 mod generate;
 
