@@ -28,6 +28,10 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// Room for one user record as the views write it (about 800 bytes), so writing one does not
+/// regrow its buffer several times.
+pub const TYPICAL_RECORD_BYTES: usize = 1024;
+
 /// A JSON response with `status` for a document of the control plane or a message.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
@@ -44,9 +48,7 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
 
 /// A JSON response with `status` for a record the views write.
 pub fn record<T: WriteJson + ?Sized>(status: StatusCode, value: &T) -> Response {
-    /// Room for a typical record, so writing one does not regrow the buffer several times.
-    const TYPICAL_BODY_BYTES: usize = 1024;
-    let mut response = pagination::json_bytes(writer::to_vec(value, TYPICAL_BODY_BYTES));
+    let mut response = pagination::json_bytes(writer::to_vec(value, TYPICAL_RECORD_BYTES));
     *response.status_mut() = status;
     response
 }

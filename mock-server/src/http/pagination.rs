@@ -9,6 +9,7 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 
 use super::query::RequestUrl;
+use super::TYPICAL_RECORD_BYTES;
 use crate::config::Profile;
 use crate::error::ApiError;
 use crate::views::writer::{self, WriteJson};
@@ -17,8 +18,6 @@ use crate::views::writer::{self, WriteJson};
 pub const DEFAULT_PER_PAGE: usize = 100;
 /// Largest page size; larger requests are clamped to it.
 pub const MAX_PER_PAGE: usize = 10_000;
-/// A rough written size of one record, room for the first; the rest are sized from it.
-const TYPICAL_RECORD_BYTES: usize = 768;
 
 /// Which slice of a collection a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +73,7 @@ pub fn page_response<T: WriteJson>(
     profile: Profile,
 ) -> Response {
     let count = request.len_of(total);
+    // Room for the first record; the writer sizes the rest from it.
     let mut buffer = Vec::with_capacity(count.min(1) * TYPICAL_RECORD_BYTES + 2);
     writer::write_array(&mut buffer, items, count);
     let mut response = json_bytes(buffer);

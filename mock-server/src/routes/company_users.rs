@@ -16,13 +16,13 @@ use crate::domain::validation::validate_location;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
-use crate::http::pagination::{json_bytes, page_response, PageRequest};
+use crate::http::pagination::{page_response, PageRequest};
 use crate::http::query::RequestUrl;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::store::directory::Avatar;
 use crate::store::{Directory, User};
-use crate::views::writer::ObjectWriter;
+use crate::views::writer::{ObjectWriter, WriteJson};
 use crate::views::{CompanyUserView, UserShape};
 
 /// API versions under which Procore serves the company-user reads.
@@ -432,11 +432,23 @@ async fn sync(
             profile: state.profile(),
         })
         .collect();
-    let mut body = Vec::with_capacity(entities.len() * 1024 + 64);
-    let mut object = ObjectWriter::new(&mut body);
-    object.field("entities", &entities).field("errors", &errors);
-    object.finish();
-    Ok(json_bytes(body))
+    Ok(record(StatusCode::OK, &SyncResult { entities, errors }))
+}
+
+/// `{"entities": [...], "errors": [...]}`: what a sync answers.
+struct SyncResult<'a> {
+    entities: Vec<CompanyUserView<'a>>,
+    errors: Vec<Value>,
+}
+
+impl WriteJson for SyncResult<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = ObjectWriter::new(out);
+        object
+            .field("entities", &self.entities)
+            .field("errors", &self.errors);
+        object.finish();
+    }
 }
 
 fn sync_one(
