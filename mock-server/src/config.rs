@@ -80,6 +80,11 @@ pub struct Config {
     /// on `POST /__admin/state/save`.
     #[arg(long, env = "PROCORE_MOCK_STATE_FILE")]
     pub state_file: Option<PathBuf>,
+
+    /// Turns the Crux Connect API (`/organizations/...`, `/timp/organizations/...`) off: its
+    /// paths answer 404 like any unknown path. Its data stays in the state either way.
+    #[arg(long, env = "PROCORE_MOCK_NO_CRUX")]
+    pub no_crux: bool,
 }
 
 /// Procore's documented hourly allowance per application.
@@ -106,6 +111,7 @@ impl Default for Config {
             journal_size: DEFAULT_JOURNAL_SIZE,
             admin_token: None,
             state_file: None,
+            no_crux: false,
         }
     }
 }

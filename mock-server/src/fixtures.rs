@@ -5,6 +5,8 @@
 //! editing their own file knows exactly what to fix. The built-in default data is
 //! `scenarios/fixtures/default.json`, compiled in, so the file and the default cannot drift.
 
+pub mod crux;
+
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -39,6 +41,9 @@ pub struct Fixture {
     /// The next id the server hands out (saved states keep it so ids are never reused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_id: Option<u64>,
+    /// Crux Connect's organizations, users, permissions and API users.
+    #[serde(default, skip_serializing_if = "crux::CruxFixture::is_empty")]
+    pub crux: crux::CruxFixture,
 }
 
 /// One company and its contents.
@@ -207,7 +212,7 @@ impl Fixture {
                 ));
             }
         }
-        Ok(())
+        self.crux.validate()
     }
 
     /// Builds a store holding this fixture's data; timestamps a fixture left out read `now`.
@@ -245,6 +250,7 @@ impl Fixture {
             store.oauth.insert_app(app);
         }
         store.oauth.restore(self.credentials);
+        store.crux = self.crux.into_store();
         store
     }
 
@@ -277,6 +283,7 @@ impl Fixture {
             oauth_apps,
             credentials: store.oauth.credentials(),
             next_id: Some(store.peek_next_id()),
+            crux: crux::CruxFixture::from_store(&store.crux),
         }
     }
 }

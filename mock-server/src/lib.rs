@@ -13,6 +13,10 @@
 //!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
 //! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
 //! - [`routes`]: one module per resource; [`app`] assembles them.
+//! - Crux Connect's organization-user permissions API is served beside Procore's, sharing the
+//!   clock, journal, faults and state but none of Procore's rules: its data in [`store::crux`]
+//!   (seeded from [`fixtures::crux`]), its rules in [`domain::crux`], its endpoints and error
+//!   shape in [`routes::crux`], its JSON in [`views::crux`].
 //! - [`views`]: how records are written on the wire, by a small JSON writer
 //!   ([`views::writer`]) straight into the response buffer.
 //! - [`error`]: the Procore-shaped error type.

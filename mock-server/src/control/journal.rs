@@ -23,13 +23,15 @@ use super::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
 
-/// Parameters whose values are credentials, hidden when bodies are shown.
-const SECRET_PARAMETERS: [&str; 5] = [
+/// Parameters whose values are credentials, hidden when bodies are shown (`password` is Crux
+/// Connect's login).
+const SECRET_PARAMETERS: [&str; 6] = [
     "client_secret",
     "refresh_token",
     "code",
     "token",
     "access_token",
+    "password",
 ];
 
 /// What a request sent, noted as it arrives.

@@ -169,12 +169,22 @@ where
 {
     let control = state.control();
     let token = auth::resolve_token(state, request.headers(), now_ms.div_euclid(1000)).ok();
+    // Crux Connect callers hold Crux tokens, not OAuth ones; the journal names them too.
+    let crux = crate::routes::crux::is_crux_path(request.uri().path()) && !state.config().no_crux;
+    let crux_client = crux
+        .then(|| {
+            crate::routes::crux::journal_client(state, request.headers(), now_ms.div_euclid(1000))
+        })
+        .flatten();
     let ticket = control.journal.begin(Arrival {
         at_ms: now_ms,
         method: request.method(),
         uri: request.uri(),
         headers: request.headers(),
-        client_id: token.as_ref().map(|token| token.grant.client_id.as_str()),
+        client_id: token
+            .as_ref()
+            .map(|token| token.grant.client_id.as_str())
+            .or(crux_client.as_deref()),
     });
     let (mut parts, body) = request.into_parts();
     let mut added = Added::default();
@@ -189,6 +199,10 @@ where
                 Ok(bytes) => {
                     sent = bytes.clone();
                     Body::from(bytes)
+                }
+                Err(_) if crux => {
+                    break 'answer crate::routes::crux::CruxApiError::PayloadTooLarge
+                        .into_response()
                 }
                 Err(_) => break 'answer ApiError::PayloadTooLarge { limit }.into_response(),
             }

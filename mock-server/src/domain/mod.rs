@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod company_users;
+pub mod crux;
 pub mod filters;
 pub mod project_users;
 pub mod validation;

@@ -155,3 +155,22 @@ async fn the_state_file_survives_sigterm_and_a_restart() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn crux_can_be_turned_off_from_the_environment() {
+    let login = |url: &str| {
+        reqwest::Client::new()
+            .post(format!("{url}/organizations/user-login/"))
+            .json(&serde_json::json!({
+                "username": "crux-admin@summit-builders.example",
+                "password": "crux-admin-password",
+            }))
+            .send()
+    };
+    let (mut on, url) = start(&[], &[("PROCORE_MOCK_NO_CRUX", "false")]);
+    assert_eq!(login(&url).await.unwrap().status(), 200);
+    terminate(&mut on);
+    let (mut off, url) = start(&[], &[("PROCORE_MOCK_NO_CRUX", "true")]);
+    assert_eq!(login(&url).await.unwrap().status(), 404);
+    terminate(&mut off);
+}

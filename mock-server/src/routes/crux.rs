@@ -1,0 +1,424 @@
+//! Crux Connect's organization-user and permission endpoints, beside the Procore API on the
+//! same port, under both prefixes Crux's pages use: `/organizations/...` (the founding page's)
+//! and `/timp/organizations/...` (the newer pages'). Paths end in `/`, as Crux's do.
+//!
+//! Everything here answers in Crux's error shape, not Procore's: Crux is a Django REST
+//! framework service, so errors are `{"detail": "<sentence>"}`, or `{"<field>": ["..."]}` when
+//! fields are at fault, and a 401 carries `WWW-Authenticate: Token`. Authentication is
+//! `Authorization: Token <auth_token>` from the login call ([`CruxCaller`]).
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use serde_json::{Map, Value};
+
+use crate::domain::crux::{
+    self as rules, Actor, Change, CruxError, EDIT_ORG_USERS, VIEW_ORG_USERS,
+};
+use crate::http::json;
+use crate::state::AppState;
+use crate::views::crux::{AssignmentsView, LoginView, UserView};
+
+/// The path prefixes Crux's pages use; every operation is served under each.
+pub const PREFIXES: [&str; 2] = ["/organizations", "/timp/organizations"];
+
+/// Whether `path` is one of Crux's (so its answers take Crux's shape).
+pub fn is_crux_path(path: &str) -> bool {
+    PREFIXES.iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// The Crux routes under both prefixes, each answering unknown paths and wrong methods in
+/// Crux's shape.
+pub fn routes() -> Router<AppState> {
+    PREFIXES.iter().fold(Router::new(), |router, prefix| {
+        router.nest(prefix, operations())
+    })
+}
+
+fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/user-login/", only(post(login)))
+        .route("/users/all/", only(get(list_users)))
+        .route("/users/detail/{user_uuid}/", only(get(show_user)))
+        .route("/all_permissions/", only(get(all_permissions)))
+        .route(
+            "/users/permissions/{user_uuid}/",
+            only(
+                get(user_permissions)
+                    .patch(add_permissions)
+                    .delete(remove_permissions),
+            ),
+        )
+        .fallback(|| async { CruxApiError::RouteNotFound })
+}
+
+/// A route that answers any other method with Crux's 405.
+fn only(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(|method: Method| async move { CruxApiError::MethodNotAllowed(method) })
+}
+
+/// `POST .../user-login/ {"username", "password"}`: a token and the caller's permissions.
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, CruxApiError> {
+    let fields = json_object(&headers, body, &state).await?;
+    let mut problems = BTreeMap::new();
+    let username = required_string(&fields, "username", &mut problems);
+    let password = required_string(&fields, "password", &mut problems);
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(CruxApiError::Fields(problems));
+    };
+    let store = state.store();
+    let crux = &store.crux;
+    let login = rules::login(crux, username, password, state.clock().epoch_seconds())?;
+    let organization = crux
+        .organization_of(&login.actor.user_uuid)
+        .ok_or(CruxError::InvalidToken)?;
+    let users = organization.users();
+    let user = users
+        .get(&login.actor.user_uuid)
+        .ok_or(CruxError::InvalidToken)?;
+    Ok(json(
+        StatusCode::OK,
+        &LoginView::new(crux, &login.token, organization, user),
+    ))
+}
+
+/// `GET .../users/all/`: every user of the caller's organization (needs `view_org_users`).
+async fn list_users(
+    State(state): State<AppState>,
+    caller: CruxCaller,
+) -> Result<Response, CruxApiError> {
+    let store = state.store();
+    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
+    let users = organization.users();
+    let views: Vec<UserView> = users
+        .values()
+        .map(|user| UserView::new(&store.crux, organization, user))
+        .collect();
+    Ok(json(StatusCode::OK, &views))
+}
+
+/// `GET .../users/detail/{user_uuid}/` (needs `view_org_users`).
+async fn show_user(
+    State(state): State<AppState>,
+    caller: CruxCaller,
+    Path(user_uuid): Path<String>,
+) -> Result<Response, CruxApiError> {
+    let store = state.store();
+    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
+    let user = rules::user(organization, &user_uuid)?;
+    Ok(json(
+        StatusCode::OK,
+        &UserView::new(&store.crux, organization, &user),
+    ))
+}
+
+/// `GET .../all_permissions/`: the permissions offered to the caller's kind of organization
+/// (needs `view_org_users`).
+async fn all_permissions(
+    State(state): State<AppState>,
+    caller: CruxCaller,
+) -> Result<Response, CruxApiError> {
+    let store = state.store();
+    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
+    let permissions: Vec<_> = rules::offered_permissions(&store.crux, organization).collect();
+    Ok(json(StatusCode::OK, &permissions))
+}
+
+/// `GET .../users/permissions/{user_uuid}/` (needs `view_org_users`).
+async fn user_permissions(
+    State(state): State<AppState>,
+    caller: CruxCaller,
+    Path(user_uuid): Path<String>,
+) -> Result<Response, CruxApiError> {
+    let store = state.store();
+    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
+    let user = rules::user(organization, &user_uuid)?;
+    Ok(json(
+        StatusCode::OK,
+        &AssignmentsView::new(&store.crux, organization, &user),
+    ))
+}
+
+/// `PATCH .../users/permissions/{user_uuid}/ {"permission_uuids": [...]}` (needs
+/// `edit_org_users`): 200 with the user's assignments afterwards.
+async fn add_permissions(
+    state: State<AppState>,
+    caller: CruxCaller,
+    path: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, CruxApiError> {
+    change_permissions(state, caller, path, headers, body, Change::Grant).await
+}
+
+/// `DELETE .../users/permissions/{user_uuid}/ {"permission_uuids": [...]}` (needs
+/// `edit_org_users`): 200 with the user's assignments afterwards.
+async fn remove_permissions(
+    state: State<AppState>,
+    caller: CruxCaller,
+    path: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, CruxApiError> {
+    change_permissions(state, caller, path, headers, body, Change::Revoke).await
+}
+
+/// Both directions share one order of checks, Django REST framework's: authentication (401)
+/// and permission (403) before the handler runs, then the user (404), then the body (415/400).
+async fn change_permissions(
+    State(state): State<AppState>,
+    CruxCaller(actor): CruxCaller,
+    Path(user_uuid): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+    change: Change,
+) -> Result<Response, CruxApiError> {
+    // The body is read before any store guard is taken: no guard is held across an await.
+    let fields = json_object(&headers, body, &state).await;
+    let store = state.store();
+    let organization = rules::authorize(&store.crux, &actor, EDIT_ORG_USERS)?;
+    let user = rules::user(organization, &user_uuid)?;
+    let permission_uuids = permission_uuids(&fields?)?;
+    let user = rules::change_permissions(
+        &store.crux,
+        organization,
+        &user.uuid,
+        &permission_uuids,
+        change,
+    )?;
+    Ok(json(
+        StatusCode::OK,
+        &AssignmentsView::new(&store.crux, organization, &user),
+    ))
+}
+
+/// The `permission_uuids` list as strings; its shape problems are 400s on the field.
+fn permission_uuids(fields: &Map<String, Value>) -> Result<Vec<String>, CruxApiError> {
+    const FIELD: &str = "permission_uuids";
+    let problem = |message: String| CruxApiError::field(FIELD, vec![message]);
+    let items = match fields.get(FIELD) {
+        None | Some(Value::Null) => return Err(problem("This field is required.".to_owned())),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(problem(format!(
+                "Expected a list of items but got type \"{}\".",
+                python_type(other)
+            )))
+        }
+    };
+    let mut uuids = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for item in items {
+        match item {
+            Value::String(text) => uuids.push(text.clone()),
+            other => problems.push(format!("{other} is not a valid UUID.")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(uuids)
+    } else {
+        Err(CruxApiError::field(FIELD, problems))
+    }
+}
+
+/// The type names Django REST framework's messages use for JSON values.
+fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// A required, non-blank string field; problems are collected by field name.
+fn required_string<'a>(
+    fields: &'a Map<String, Value>,
+    name: &str,
+    problems: &mut BTreeMap<String, Vec<String>>,
+) -> Option<&'a str> {
+    let problem = match fields.get(name) {
+        Some(Value::String(text)) if !text.trim().is_empty() => return Some(text),
+        Some(Value::String(_)) => "This field may not be blank.",
+        None | Some(Value::Null) => "This field is required.",
+        Some(_) => "Not a valid string.",
+    };
+    problems.insert(name.to_owned(), vec![problem.to_owned()]);
+    None
+}
+
+/// The request body as a JSON object. An empty body reads as `{}`; any other body must be
+/// JSON (415 otherwise) and parse as an object (400 otherwise). The control layer has already
+/// held the body to the server's size limit.
+async fn json_object(
+    headers: &HeaderMap,
+    body: Body,
+    state: &AppState,
+) -> Result<Map<String, Value>, CruxApiError> {
+    let bytes = axum::body::to_bytes(body, state.config().max_body_bytes)
+        .await
+        .map_err(|_| CruxApiError::PayloadTooLarge)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    let is_json = mime.eq_ignore_ascii_case("application/json")
+        || (mime.starts_with("application/") && mime.ends_with("+json"));
+    if !is_json {
+        return Err(CruxApiError::UnsupportedMediaType(content_type.to_owned()));
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(CruxApiError::ParseError(
+            "Expected a JSON object.".to_owned(),
+        )),
+        Err(err) => Err(CruxApiError::ParseError(format!(
+            "JSON parse error - {err}"
+        ))),
+    }
+}
+
+/// An authenticated Crux caller: `Authorization: Token <auth_token>` naming a live token.
+#[derive(Clone, Debug)]
+pub struct CruxCaller(pub Actor);
+
+impl FromRequestParts<AppState> for CruxCaller {
+    type Rejection = CruxApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, CruxApiError> {
+        let key = token_key(&parts.headers)?;
+        let actor = rules::authenticate(&state.store().crux, key, state.clock().epoch_seconds())?;
+        Ok(CruxCaller(actor))
+    }
+}
+
+/// The key of `Authorization: Token <key>`, with Django REST framework's checks: no header or
+/// another scheme means no credentials; `Token` alone or with spaces is a malformed header.
+fn token_key(headers: &HeaderMap) -> Result<&str, CruxApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(CruxApiError::NotAuthenticated)?;
+    let mut words = value.split_whitespace();
+    match words.next() {
+        Some(scheme) if scheme.eq_ignore_ascii_case("token") => {}
+        _ => return Err(CruxApiError::NotAuthenticated),
+    }
+    let key = words.next().ok_or(CruxApiError::BadTokenHeader(
+        "Invalid token header. No credentials provided.",
+    ))?;
+    if words.next().is_some() {
+        return Err(CruxApiError::BadTokenHeader(
+            "Invalid token header. Token string should not contain spaces.",
+        ));
+    }
+    Ok(key)
+}
+
+/// Who a Crux request speaks for, as the request journal names callers: the API user behind
+/// a live token, as `crux:<username>`.
+pub fn journal_client(state: &AppState, headers: &HeaderMap, now: i64) -> Option<String> {
+    let actor = rules::authenticate(&state.store().crux, token_key(headers).ok()?, now).ok()?;
+    Some(format!("crux:{}", actor.username))
+}
+
+/// Everything a Crux request can fail with, answered in Crux's error shape.
+#[derive(Debug, thiserror::Error)]
+pub enum CruxApiError {
+    /// A rule refused the request (401, 403, 404 or 400; see [`CruxError`]).
+    #[error(transparent)]
+    Domain(#[from] CruxError),
+    /// 401: no `Authorization: Token` header.
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    /// 401: a `Token` header without exactly one key.
+    #[error("{0}")]
+    BadTokenHeader(&'static str),
+    /// 400: fields at fault, each with its messages.
+    #[error("invalid fields")]
+    Fields(BTreeMap<String, Vec<String>>),
+    /// 400: the body is not a JSON object.
+    #[error("{0}")]
+    ParseError(String),
+    /// 415: a body that is not JSON (the content type as sent).
+    #[error("Unsupported media type \"{0}\" in request.")]
+    UnsupportedMediaType(String),
+    /// 413: larger than the server accepts.
+    #[error("Request body is larger than this server accepts.")]
+    PayloadTooLarge,
+    /// 405: a Crux path with a method it does not take.
+    #[error("Method \"{0}\" not allowed.")]
+    MethodNotAllowed(Method),
+    /// 404: no Crux operation at this path.
+    #[error("Not found.")]
+    RouteNotFound,
+}
+
+impl CruxApiError {
+    fn field(name: &str, messages: Vec<String>) -> Self {
+        CruxApiError::Fields(BTreeMap::from([(name.to_owned(), messages)]))
+    }
+
+    /// The status each error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            CruxApiError::Domain(error) => match error {
+                CruxError::BadCredentials
+                | CruxError::InvalidToken
+                | CruxError::TokenExpired
+                | CruxError::InactiveUser => StatusCode::UNAUTHORIZED,
+                CruxError::PermissionDenied => StatusCode::FORBIDDEN,
+                CruxError::UserNotFound => StatusCode::NOT_FOUND,
+                CruxError::InvalidPermissionUuids(_) => StatusCode::BAD_REQUEST,
+            },
+            CruxApiError::NotAuthenticated | CruxApiError::BadTokenHeader(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            CruxApiError::Fields(_) | CruxApiError::ParseError(_) => StatusCode::BAD_REQUEST,
+            CruxApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CruxApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            CruxApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            CruxApiError::RouteNotFound => StatusCode::NOT_FOUND,
+        }
+    }
+}
+
+impl IntoResponse for CruxApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match self {
+            CruxApiError::Fields(fields) => serde_json::to_value(fields).unwrap_or_default(),
+            CruxApiError::Domain(CruxError::InvalidPermissionUuids(messages)) => {
+                serde_json::json!({ "permission_uuids": messages })
+            }
+            other => serde_json::json!({ "detail": other.to_string() }),
+        };
+        let mut response = json(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+        }
+        response
+    }
+}
