@@ -633,7 +633,10 @@ fn normalize(value: &Value, vars: &Vars) -> Value {
             map.iter()
                 .map(|(key, v)| {
                     let redacted = match (key.as_str(), v) {
-                        ("access_token" | "refresh_token" | "code", Value::String(_)) => {
+                        (
+                            "access_token" | "refresh_token" | "code" | "auth_token",
+                            Value::String(_),
+                        ) => {
                             json!("[token]")
                         }
                         (k, Value::Number(_))
