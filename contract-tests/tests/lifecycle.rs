@@ -152,3 +152,60 @@ fn a_guarded_running_mock_needs_the_admin_token() {
     let error = tokenless.begin_case().expect_err("the reset is refused");
     assert!(error.contains("401"), "{error}");
 }
+
+/// An embedded target whose Crux revokes answer 200 without removing anything.
+struct IgnoredRevokes(EmbeddedTarget);
+
+impl lifecycle::CaseTarget for IgnoredRevokes {
+    fn capabilities(&self) -> procore_contract::model::Capabilities {
+        self.0.capabilities()
+    }
+    fn begin_case(&mut self) -> Result<lifecycle::Endpoint, String> {
+        let endpoint = self.0.begin_case()?;
+        let rule = serde_json::json!({
+            "method": "DELETE", "path": "/organizations/users/permissions/{user_uuid}/",
+            "status": 200, "body": {"permissions": [], "org_user": {}},
+        });
+        let status = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                reqwest::Client::new()
+                    .post(format!("{}/__admin/faults", endpoint.api_base))
+                    .json(&rule)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            });
+        assert_eq!(status, 201);
+        Ok(endpoint)
+    }
+}
+
+/// The Crux invariant bites: a target that acknowledges revokes without applying them is
+/// caught, and the failure shrinks to the revoke of a permission the user holds.
+#[test]
+fn a_crux_target_that_ignores_revokes_is_caught() {
+    let mut target = IgnoredRevokes(EmbeddedTarget::new(Profile::Documented));
+    assert!(
+        lifecycle::CaseTarget::capabilities(&target).crux,
+        "the default data serves Crux"
+    );
+    let report = lifecycle::run(
+        &mut target,
+        None,
+        &LifecycleOptions {
+            regressions: None,
+            ..options(64)
+        },
+    );
+    let failure = report.failure.expect("the ignored revoke is caught");
+    assert!(failure.contains("Crux: revoke permissions"), "{failure}");
+    assert!(
+        failure.contains("minimal failing sequence (1 steps)")
+            || failure.contains("minimal failing sequence (2 steps)"),
+        "{failure}"
+    );
+}

@@ -79,6 +79,7 @@ pub fn run(
         capabilities.user_with_records &= theirs.user_with_records;
         capabilities.controllable_clock &= theirs.controllable_clock;
         capabilities.authorization_code &= theirs.authorization_code;
+        capabilities.crux &= theirs.crux;
     }
     let config = ProptestConfig {
         cases: options.cases,

@@ -5,6 +5,8 @@
 //! projects, their usable templates, a template that is not a project template) and remembers
 //! what existed before the case, so the directory checks compare only what the case changed.
 
+mod crux;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
@@ -89,6 +91,8 @@ pub struct Session {
     ids: Vec<u64>,
     /// A tag unique to this case, in every email it creates.
     tag: String,
+    /// Crux Connect's side, discovered at the first Crux operation.
+    crux: Option<crux::CruxDiscovery>,
 }
 
 impl Session {
@@ -123,6 +127,7 @@ impl Session {
             },
             ids: Vec::new(),
             tag,
+            crux: None,
         };
         session.token = session.client_credentials()?;
         session.discover()?;
@@ -357,6 +362,7 @@ impl Session {
             });
         }
         self.check_fields(transition, &exchanges)?;
+        self.check_crux_answer(state, transition, &exchanges)?;
         Ok(exchanges)
     }
 
@@ -491,9 +497,13 @@ impl Session {
                     exchanges: vec![],
                 })?;
                 let renewed = self.call(Method::GET, "/rest/v1.0/me", None);
+                self.renew_crux_token()?;
                 vec![expired, renewed]
             }
             RotateRefreshToken => self.rotate_refresh_token()?,
+            CruxGrant { .. } | CruxRevoke { .. } | CruxGrantWithUnknown { .. } => {
+                self.crux_exchanges(transition)?
+            }
         })
     }
 
@@ -725,7 +735,7 @@ impl Session {
                 });
             }
         }
-        Ok(())
+        self.check_crux_invariants(state)
     }
 
     /// Deactivates every user the case created (sandbox clean-up).

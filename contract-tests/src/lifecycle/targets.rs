@@ -117,6 +117,7 @@ impl CaseTarget for SandboxTarget {
             user_with_records: false,
             controllable_clock: false,
             authorization_code: false,
+            crux: false,
         }
     }
 
@@ -141,18 +142,22 @@ fn mock_endpoint(admin: &AdminApi) -> Endpoint {
     }
 }
 
-/// Mocks with the admin API can move their clock and name users with associated records.
+/// Mocks with the admin API can move their clock and name users with associated records; those
+/// serving Crux Connect with the default admin API user can grant and revoke.
 fn mock_capabilities(admin: &AdminApi, documented: bool) -> Capabilities {
     let available = admin.available();
-    let with_records = available
-        && Session::begin(mock_endpoint(admin), "probe".to_owned())
-            .map(|s| s.has_user_with_records())
-            .unwrap_or(false);
+    let probe = available
+        .then(|| Session::begin(mock_endpoint(admin), "probe".to_owned()).ok())
+        .flatten();
+    let (with_records, crux) = probe.map_or((false, false), |mut session| {
+        (session.has_user_with_records(), session.serves_crux())
+    });
     Capabilities {
         documented,
         user_with_records: with_records,
         controllable_clock: available,
         authorization_code: true,
+        crux,
     }
 }
 
