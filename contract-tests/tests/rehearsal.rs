@@ -1,21 +1,38 @@
 //! Rate-limit rehearsal and client audit against the embedded mock: polite clients stay within
 //! the limits and commit no violations, naive ones do, and the audit tells them apart.
 
+use procore_contract::admin::{JournalEntry, JournalFilter};
 use procore_contract::rehearsal::{self, audit, chart, RehearsalOptions, Strategy};
+use procore_contract::target::{Target, TargetArgs, TargetSpec};
 use procore_mock::MockServer;
 
-fn options(server: &MockServer, client: (&str, &str)) -> RehearsalOptions {
+/// The running mock `server`, logged in as `client`.
+fn target(server: &MockServer, client: (&str, &str)) -> Target {
+    Target::open(&TargetArgs {
+        client_id: Some(client.0.to_owned()),
+        client_secret: Some(client.1.to_owned()),
+        ..TargetArgs::new(TargetSpec::Url(server.url().to_owned()))
+    })
+    .unwrap()
+}
+
+async fn journal(server: &MockServer) -> Vec<JournalEntry> {
+    target(server, ("procore-mock-client", "procore-mock-secret"))
+        .admin()
+        .unwrap()
+        .journal(&JournalFilter::default())
+        .await
+        .unwrap()
+}
+
+fn options() -> RehearsalOptions {
     RehearsalOptions {
-        base_url: server.url().to_owned(),
-        client_id: client.0.to_owned(),
-        client_secret: client.1.to_owned(),
         clients: 6,
         seconds: 90,
         work_per_client: 8,
         endpoint: "/rest/v1.0/me".to_owned(),
         tick_ms: 250,
         seed: 7,
-        admin_token: None,
         progress: None,
     }
 }
@@ -37,7 +54,7 @@ async fn polite_clients_stay_within_the_limit_naive_ones_violate_and_the_audit_t
     let polite_app = ("procore-mock-client", "procore-mock-secret");
     let naive_app = ("procore-mock-standard", "procore-mock-standard-secret");
 
-    let polite = rehearsal::rehearse(&options(&server, polite_app), Strategy::Polite)
+    let polite = rehearsal::rehearse(&target(&server, polite_app), &options(), Strategy::Polite)
         .await
         .unwrap();
     assert_eq!(polite.violations, 0, "{}", polite.closing_line());
@@ -55,7 +72,7 @@ async fn polite_clients_stay_within_the_limit_naive_ones_violate_and_the_audit_t
     assert_eq!(polite.admitted, 6 * 8, "every client finished its work");
     assert!(polite.finished_in_seconds.is_some());
 
-    let naive = rehearsal::rehearse(&options(&server, naive_app), Strategy::Naive)
+    let naive = rehearsal::rehearse(&target(&server, naive_app), &options(), Strategy::Naive)
         .await
         .unwrap();
     assert!(naive.violations > 0, "{}", naive.closing_line());
@@ -76,13 +93,7 @@ async fn polite_clients_stay_within_the_limit_naive_ones_violate_and_the_audit_t
         naive.closing_line()
     );
 
-    let journal: serde_json::Value = reqwest::get(format!("{}/__admin/requests", server.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let verdicts = audit::audit(&audit::observations(&journal), None);
+    let verdicts = audit::audit(&audit::observations(&journal(&server).await), None);
     let verdict = |client: &str| verdicts.iter().find(|a| a.client_id == client).unwrap();
     assert_eq!(verdict(polite_app.0).verdict, "polite");
     assert!(verdict(polite_app.0).violations.is_empty());
@@ -96,7 +107,8 @@ async fn the_chart_is_valid_svg_with_both_series_and_the_limit() {
     let server = MockServer::start();
     set_spike_limit(&server, 5).await;
     let summary = rehearsal::rehearse(
-        &options(&server, ("procore-mock-client", "procore-mock-secret")),
+        &target(&server, ("procore-mock-client", "procore-mock-secret")),
+        &options(),
         Strategy::Naive,
     )
     .await

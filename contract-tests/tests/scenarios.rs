@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use procore_contract::client::{ClientConfig, ProcoreClient};
 use procore_contract::scenario::{report, run_all, Outcome, Runner, Scenario};
-use procore_contract::target::{Target, TargetSpec, MOCK_CLIENT};
+use procore_contract::target::{Target, TargetArgs, TargetSpec, MOCK_CLIENT};
 
 fn scenarios_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"))
 }
 
 async fn embedded_runner() -> Runner {
-    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
+    let target = Target::open(&TargetArgs::default()).unwrap();
     Runner::connect(target).await.unwrap()
 }
 
@@ -125,10 +125,10 @@ async fn a_misbehaving_target_is_caught_at_the_step_it_breaks() {
 
 #[tokio::test]
 async fn the_client_authenticates_and_follows_link_pagination_over_http() {
-    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
+    let target = Target::open(&TargetArgs::default()).unwrap();
     let client = ProcoreClient::new(ClientConfig {
         company_id: Some(8001),
-        ..target.client.clone()
+        ..target.client_config().clone()
     });
     client.authenticate().await.unwrap();
     let all = client
@@ -155,7 +155,7 @@ async fn the_client_authenticates_and_follows_link_pagination_over_http() {
         .await
         .unwrap();
     assert_eq!(missing.status, 404, "a non-2xx answer is data");
-    assert_eq!(target.client.client_id, MOCK_CLIENT.0);
+    assert_eq!(target.client_config().client_id, MOCK_CLIENT.0);
 }
 
 #[test]
@@ -220,15 +220,16 @@ fn the_cli_runs_scenarios_writes_junit_and_fails_on_a_failing_scenario() {
 
 #[tokio::test]
 async fn the_client_retries_429s_as_the_headers_say_within_its_bound() {
-    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
-    let base = target.client.api_base.clone();
+    let target = Target::open(&TargetArgs::default()).unwrap();
+    let base = target.client_config().api_base.clone();
     let http = reqwest::Client::new();
     let fault =
         serde_json::json!({"path": "/rest/v1.0/me", "status": 429, "retry_after": 0, "times": 2});
     let client_with = |max_retries| {
         ProcoreClient::new(ClientConfig {
             max_retries,
-            ..target.client.clone()
+            company_id: Some(8001),
+            ..target.client_config().clone()
         })
     };
 
@@ -304,14 +305,16 @@ async fn a_mock_guarded_by_an_admin_token_is_driven_with_that_token() {
         })
         .start();
     let spec = TargetSpec::Url(server.url().to_owned());
-    let unguarded = Target::open(&spec, false).unwrap();
-    let refused = unguarded.reset().await.unwrap_err();
+    let unguarded = Target::open(&TargetArgs::new(spec.clone())).unwrap();
+    let refused = unguarded.reset_before(0).await.unwrap_err().to_string();
     assert!(refused.contains("401"), "{refused}");
 
-    let target = Target::open(&spec, false)
-        .unwrap()
-        .with_admin_token(Some("s3cret".to_owned()));
-    target.reset().await.unwrap();
+    let target = Target::open(&TargetArgs {
+        admin_token: Some("s3cret".to_owned()),
+        ..TargetArgs::new(spec)
+    })
+    .unwrap();
+    assert!(target.reset_before(0).await.unwrap());
     let scenarios: Vec<Scenario> = Scenario::load_dir(&scenarios_dir())
         .unwrap()
         .into_iter()
