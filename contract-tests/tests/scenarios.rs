@@ -590,3 +590,36 @@ async fn a_failure_report_shows_resolved_values_and_header_expectations_as_writt
         "{text}"
     );
 }
+
+#[test]
+fn the_embedded_target_loads_a_fixture_file_and_logs_in_as_its_app() {
+    let fixture = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/own-app.json"
+    ));
+    let run = |extra: &[&str]| {
+        harness()
+            .args(["run", "--filter", "provision", "--scenarios"])
+            .arg(scenarios_dir())
+            .arg("--fixtures")
+            .arg(&fixture)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "--client-id",
+        "hr-sync",
+        "--client-secret",
+        "hr-sync-secret",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed, 0 skipped"), "{stdout}");
+    let default_app = run(&[]);
+    assert_eq!(
+        default_app.status.code(),
+        Some(2),
+        "the fixture has no default app"
+    );
+}
