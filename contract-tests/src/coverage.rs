@@ -174,7 +174,7 @@ pub struct Unmet {
     pub status: Option<u16>,
     /// What it stands for.
     pub situation: String,
-    /// The `/__admin` call that makes it happen: method, path and body.
+    /// The call that makes it happen: `method`, `path` and, for `/__admin` calls, `body`.
     pub provoke: Value,
 }
 
@@ -241,8 +241,8 @@ pub fn coverage(journal: &[JournalEntry]) -> Coverage {
         if operation.is_list() && operation.template.starts_with("/rest/") {
             seen.never_met.push(Unmet {
                 status: None,
-                situation: "a page past the end (200 with []): the journal keeps no bodies, so request ?page= one past the last page (Total / Per-Page) to be sure your client stops".to_owned(),
-                provoke: json!({"request": format!("GET {}?page=100000", operation.template)}),
+                situation: "a page past the end (200 with []; the journal keeps no bodies, so check your client stops)".to_owned(),
+                provoke: json!({"method": "GET", "path": format!("{}?page=100000", operation.template)}),
             });
         }
         operations.push(seen);
@@ -255,7 +255,8 @@ pub fn coverage(journal: &[JournalEntry]) -> Coverage {
     }
 }
 
-/// The situation behind `status` on `operation` and how to provoke it; `None` for success.
+/// The situation behind `status` on `operation` and the call that provokes it (`method`,
+/// `path`, and `body` for `/__admin` calls); `None` for success.
 fn unmet(operation: &Operation, status: u16) -> Option<Unmet> {
     let fault = |extra: Value| {
         let mut rule = json!({"method": operation.method, "path": operation.template, "status": status, "times": 1});
@@ -349,20 +350,15 @@ pub fn text(coverage: &Coverage) -> String {
     for op in unmet {
         let _ = writeln!(out, "{}", op.operation);
         for item in &op.never_met {
-            let _ = writeln!(
-                out,
-                "  {}: {} {} {}",
-                item.situation,
-                item.provoke["method"].as_str().unwrap_or("GET"),
-                item.provoke["path"]
-                    .as_str()
-                    .or(item.provoke["request"].as_str())
-                    .unwrap_or_default(),
-                item.provoke
-                    .get("body")
-                    .map(Value::to_string)
-                    .unwrap_or_default()
+            let mut call = format!(
+                "{} {}",
+                item.provoke["method"].as_str().unwrap_or_default(),
+                item.provoke["path"].as_str().unwrap_or_default()
             );
+            if let Some(body) = item.provoke.get("body") {
+                let _ = write!(call, " {body}");
+            }
+            let _ = writeln!(out, "  {}: {call}", item.situation);
         }
     }
     if !coverage.never_called.is_empty() {

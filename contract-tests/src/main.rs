@@ -364,9 +364,9 @@ async fn audit_journal(args: AuditArgs) -> anyhow::Result<bool> {
         args.journal.client_id.as_deref(),
     );
     if args.journal.json {
-        println!("{}", serde_json::to_string_pretty(&audits)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&audits)?))?;
     } else {
-        print!("{}", audit::text(&audits, 10));
+        emit(&audit::text(&audits, 10))?;
     }
     let violations: usize = audits.iter().map(|a| a.violations.len()).sum();
     Ok(args.no_fail || violations == 0)
@@ -376,11 +376,20 @@ async fn coverage_report(args: JournalArgs) -> anyhow::Result<bool> {
     let journal = read_journal(&args).await?;
     let report = coverage::coverage(&journal);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{}", coverage::text(&report));
+        emit(&coverage::text(&report))?;
     }
     Ok(true)
+}
+
+/// Writes a report to stdout; a reader that stopped early (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
+    }
 }
 
 fn progress_bar(length: u64, template: &str) -> Option<ProgressBar> {
