@@ -376,7 +376,7 @@ async fn the_portable_scenarios_pass_on_a_target_without_mock_powers() {
 fn own_app_mock_with_spike_limit() -> procore_mock::MockServer {
     let fixture = procore_mock::Fixture::from_path(&PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/own-app.json"
+        "/../scenarios/fixtures/own-app.json"
     )))
     .unwrap();
     procore_mock::MockServer::builder()
@@ -595,7 +595,7 @@ async fn a_failure_report_shows_resolved_values_and_header_expectations_as_writt
 fn the_embedded_target_loads_a_fixture_file_and_logs_in_as_its_app() {
     let fixture = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/own-app.json"
+        "/../scenarios/fixtures/own-app.json"
     ));
     let run = |extra: &[&str]| {
         harness()
