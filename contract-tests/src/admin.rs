@@ -58,13 +58,6 @@ impl JournalEntry {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .and_then(|(_, value)| value.trim().parse().ok())
     }
-
-    /// Whether the request carried a bearer token (valid or not).
-    pub fn sent_bearer(&self) -> bool {
-        self.request_headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("authorization") && v.starts_with("Bearer"))
-    }
 }
 
 /// Which part of the journal to read. Filtered here, so the harness works with mocks whose
@@ -132,11 +125,6 @@ impl AdminApi {
         }
     }
 
-    /// The mock's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// The `Authorization` header an `/__admin` call needs, if the mock is guarded.
     pub fn header(&self) -> Option<(String, String)> {
         self.token
@@ -182,11 +170,6 @@ impl AdminApi {
                 body: answer,
             })
         }
-    }
-
-    /// Whether the admin API answers (a procore-mock, with the right token if guarded).
-    pub async fn available(&self) -> bool {
-        matches!(self.send(Method::GET, "/health", None).await, Ok((200, _)))
     }
 
     /// `POST /__admin/reset`: state, fault rules, journal and limits back to the start.

@@ -1,8 +1,6 @@
 //! The harness's one error type: what went wrong talking to a target, loading scenarios or
 //! writing reports, with enough named (the request, the status, the client id) to act on.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use crate::client::ClientError;
@@ -64,25 +62,6 @@ pub enum HarnessError {
     /// A scenario file is invalid.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl HarnessError {
-    /// An I/O failure on `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        HarnessError::Io {
-            path: path.into(),
-            source,
-        }
-    }
 }
 
 impl From<ClientError> for HarnessError {

@@ -146,7 +146,6 @@ pub struct Discovery {
 /// An opened target.
 #[derive(Debug)]
 pub struct Target {
-    spec: TargetSpec,
     /// How to reach it and as whom (no company: discovery finds it).
     client: ClientConfig,
     /// The admin API of mock targets.
@@ -179,7 +178,7 @@ impl Target {
                 let server = builder
                     .try_start()
                     .map_err(|e| HarnessError::Embedded(e.to_string()))?;
-                let mut target = Self::mock(TargetSpec::Embedded, server.url(), args)?;
+                let mut target = Self::mock(server.url(), args)?;
                 target.server = Some(server);
                 target
             }
@@ -189,7 +188,7 @@ impl Target {
                         "--fixtures and --profile configure the embedded target; a running mock was started with its own".to_owned(),
                     ));
                 }
-                Self::mock(args.target.clone(), base, args)?
+                Self::mock(base, args)?
             }
             TargetSpec::Sandbox => {
                 let var = |name: &str| match name {
@@ -203,7 +202,7 @@ impl Target {
         Ok(target)
     }
 
-    fn mock(spec: TargetSpec, base: &str, args: &TargetArgs) -> Result<Self> {
+    fn mock(base: &str, args: &TargetArgs) -> Result<Self> {
         let (client_id, client_secret) = match (&args.client_id, &args.client_secret) {
             (None, None) => (MOCK_CLIENT.0.to_owned(), MOCK_CLIENT.1.to_owned()),
             (Some(id), Some(secret)) => (id.clone(), secret.clone()),
@@ -214,7 +213,6 @@ impl Target {
             }
         };
         Ok(Self {
-            spec,
             client: ClientConfig {
                 api_base: base.to_owned(),
                 login_base: base.to_owned(),
@@ -274,7 +272,6 @@ impl Target {
                 .map_err(|_| HarnessError::Config(format!("{name} must be a numeric id")))
         };
         Ok(Self {
-            spec: TargetSpec::Sandbox,
             client: ClientConfig {
                 api_base,
                 login_base,
@@ -314,11 +311,6 @@ impl Target {
         self.reset
     }
 
-    /// How the target was named.
-    pub fn spec(&self) -> &TargetSpec {
-        &self.spec
-    }
-
     /// Where and as whom the harness talks (no company yet).
     pub fn client_config(&self) -> &ClientConfig {
         &self.client
@@ -342,11 +334,6 @@ impl Target {
     /// The admin API, or an error saying `what` needs one.
     pub fn require_admin(&self, what: &'static str) -> Result<&AdminApi> {
         self.admin.as_ref().ok_or(HarnessError::NeedsMock(what))
-    }
-
-    /// A project to work in first (`PROCORE_PROJECT_ID`).
-    pub fn preferred_project(&self) -> Option<u64> {
-        self.project_id
     }
 
     /// What the target can do: its admin API answers, and which profile it serves.
