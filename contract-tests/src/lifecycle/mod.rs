@@ -53,7 +53,7 @@ impl<'a> CaseTarget<'a> {
         self.runtime
             .block_on(self.target.reset_before(index))
             .map_err(|e| e.to_string())?;
-        Session::begin(self.target, self.runtime, case_tag())
+        Session::begin(self.target, self.runtime, case_tag()).map_err(|e| e.to_string())
     }
 
     /// After a case: on a target that cannot be reset, deactivate what the case created.

@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::client::{ProcoreClient, RequestBody};
+use crate::error::HarnessError;
 use crate::target::{Target, STEP_ATTEMPTS};
 
 use crate::model::{ModelState, RequiredField, Transition, PROJECTS};
@@ -120,7 +121,7 @@ impl<'a> Session<'a> {
         target: &'a Target,
         runtime: &'a tokio::runtime::Runtime,
         tag: String,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, HarnessError> {
         let client = target.client(None);
         let mut session = Self {
             target,
@@ -155,10 +156,8 @@ impl<'a> Session<'a> {
         acted_on(transition).is_none_or(|index| self.ids.get(index).is_some())
     }
 
-    fn client_credentials(&self) -> Result<String, String> {
-        self.runtime
-            .block_on(self.client.authenticate())
-            .map_err(|e| e.to_string())
+    fn client_credentials(&self) -> Result<String, HarnessError> {
+        Ok(self.runtime.block_on(self.client.authenticate())?)
     }
 
     /// Sends one request with the session's token and company header.
@@ -251,25 +250,24 @@ impl<'a> Session<'a> {
         Ok(all)
     }
 
-    fn discover(&mut self) -> Result<(), String> {
-        let describe = |m: Mismatch| m.summary;
-        let found = self
-            .runtime
-            .block_on(self.target.discover(&self.client))
-            .map_err(|e| e.to_string())?;
+    fn discover(&mut self) -> Result<(), HarnessError> {
+        let describe = |m: Mismatch| HarnessError::Discovery(m.summary);
+        let found = self.runtime.block_on(self.target.discover(&self.client))?;
         self.discovery.company_id = found.company_id;
         for (slot, (project, templates)) in found.projects.into_iter().enumerate() {
             if templates.is_empty() {
-                return Err(format!(
+                return Err(HarnessError::Discovery(format!(
                     "project {project} has no usable permission template"
-                ));
+                )));
             }
             self.discovery.projects[slot] = project;
             self.discovery.templates[slot] = templates;
         }
-        self.discovery.foreign_template = found
-            .company_template
-            .ok_or("the company has no company-tools template to use as a foreign template")?;
+        self.discovery.foreign_template = found.company_template.ok_or_else(|| {
+            HarnessError::Discovery(
+                "the company has no company-tools template to use as a foreign template".to_owned(),
+            )
+        })?;
         self.discovery.user_with_records = self.find_user_with_records();
         self.discovery.baseline_active = self.active_ids().map_err(describe)?;
         for slot in 0..PROJECTS {
@@ -487,8 +485,8 @@ impl<'a> Session<'a> {
                         exchanges: vec![stale],
                     });
                 }
-                self.token = self.client_credentials().map_err(|summary| Mismatch {
-                    summary,
+                self.token = self.client_credentials().map_err(|err| Mismatch {
+                    summary: err.to_string(),
                     exchanges: vec![],
                 })?;
                 let renewed = self.call(Method::GET, "/rest/v1.0/me", None);
