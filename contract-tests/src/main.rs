@@ -221,10 +221,11 @@ async fn run_scenarios(args: RunArgs) -> anyhow::Result<bool> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    println!("{}", runner.target().reset_note("scenario"));
+    let reset = runner.target().reset_note("scenario");
+    println!("{reset}");
     print!("{}", report::text(&results));
     if let Some(path) = args.junit {
-        std::fs::write(&path, report::junit(&results))
+        std::fs::write(&path, report::junit(&results, &reset))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(report::totals(&results).failed == 0)

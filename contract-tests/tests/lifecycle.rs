@@ -177,3 +177,33 @@ fn a_guarded_running_mock_needs_the_admin_token() {
     let failure = report.failure.expect("the reset is refused");
     assert!(failure.contains("401"), "{failure}");
 }
+
+/// The README's example: a fault rule on a running mock is caught under `--reset never`; under
+/// the default (`each`) the reset drops it, and the report says so.
+#[test]
+fn the_cli_keeps_a_running_mocks_fault_rule_only_under_reset_never() {
+    let server = MockServer::start();
+    running_with_faults(&server, &[serde_json::from_str(BROKEN_PATCH).unwrap()]);
+    let lifecycle = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
+            .args(["lifecycle", "--target", server.url(), "--seed", "42"])
+            .args(extra)
+            .env_remove("PROCORE_CLIENT_ID")
+            .env_remove("PROCORE_CLIENT_SECRET")
+            .output()
+            .unwrap()
+    };
+    let kept = lifecycle(&["--reset", "never", "--cases", "256"]);
+    let stdout = String::from_utf8_lossy(&kept.stdout);
+    assert_eq!(kept.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("reset: never"), "{stdout}");
+    assert!(
+        stdout.contains("minimal failing sequence (2 steps)"),
+        "{stdout}"
+    );
+
+    let dropped = lifecycle(&["--cases", "8"]);
+    let stdout = String::from_utf8_lossy(&dropped.stdout);
+    assert!(dropped.status.success(), "{stdout}");
+    assert!(stdout.starts_with("reset: before each case"), "{stdout}");
+}

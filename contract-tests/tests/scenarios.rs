@@ -70,7 +70,7 @@ async fn a_wrong_expectation_fails_naming_the_step_expected_and_actual() {
         "{text}"
     );
     assert!(text.contains("0 passed, 1 failed, 0 skipped"), "{text}");
-    let junit = report::junit(std::slice::from_ref(&result));
+    let junit = report::junit(std::slice::from_ref(&result), "reset: never");
     assert!(
         junit.contains("<testcase classname=\"scenarios\" name=\"wrong\""),
         "{junit}"
@@ -174,13 +174,15 @@ fn the_cli_runs_scenarios_writes_junit_and_fails_on_a_failing_scenario() {
     assert!(passing.status.success(), "{stdout}");
     assert!(stdout.contains("PASS  pagination-headers"), "{stdout}");
     assert!(stdout.contains("1 passed, 0 failed, 0 skipped"), "{stdout}");
-    assert_eq!(
-        std::fs::read_to_string(&junit)
-            .unwrap()
-            .matches("<testcase ")
-            .count(),
-        1
-    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 1);
+    let document = roxmltree::Document::parse(&xml).expect("well-formed JUnit");
+    let reset = document
+        .descendants()
+        .find(|n| n.attribute("name") == Some("reset"))
+        .and_then(|n| n.attribute("value"))
+        .unwrap();
+    assert!(reset.starts_with("reset: before each scenario"), "{reset}");
 
     let failing_dir = dir.join("failing");
     std::fs::create_dir_all(&failing_dir).unwrap();
