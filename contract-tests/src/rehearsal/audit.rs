@@ -3,10 +3,8 @@
 //! The input is the mock's request journal: when each request arrived (on the mock clock), who
 //! sent it, and what the mock answered, rate-limit headers included. A client is polite when it
 //! never sends a request before a 429's `Retry-After` has elapsed: waiting exactly
-//! `Retry-After` is polite. The latest 429 is the instruction in force, so a client that
-//! waited what its last answer said is not held to an older, longer wait. Running into a 429
-//! after `X-Rate-Limit-Remaining` reached 0 is how a client learns the window is spent, not a
-//! violation.
+//! `Retry-After` is polite. Running into a 429 after `X-Rate-Limit-Remaining` reached 0 is how
+//! a client learns the window is spent, not a violation.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -94,6 +92,22 @@ pub struct ClientAudit {
     pub verdict: &'static str,
 }
 
+/// A 429's instruction: answered at `told_at`, no request before `until`.
+#[derive(Clone, Debug)]
+struct Wait {
+    told_at: i64,
+    until: i64,
+    instruction: Instruction,
+}
+
+/// Of a current wait and a new one, the one that ends later.
+fn later(current: Option<Wait>, new: Wait) -> Wait {
+    match current {
+        Some(current) if current.until >= new.until => current,
+        _ => new,
+    }
+}
+
 /// Journal entries as observations, oldest first; entries without a readable time are
 /// skipped.
 pub fn observations(journal: &[JournalEntry]) -> Vec<Observation> {
@@ -127,33 +141,36 @@ fn rfc3339(at_ms: i64) -> String {
 
 fn audit_client(client_id: &str, requests: &[&Observation]) -> ClientAudit {
     let mut violations = Vec::new();
-    // The 429 in force: when it was answered, until when it forbade requests, and which it
-    // was. Requests sent at the same instant as that answer could not have known, so only
-    // later ones count.
-    let mut wait: Option<(i64, i64, Instruction)> = None;
+    // The 429 with the latest end among those answered before the current instant, and the
+    // same among those answered at the latest instant seen: a request sent at the same instant
+    // as an answer could not have known it, so an instruction binds only later requests.
+    let mut settled: Option<Wait> = None;
+    let mut fresh: Option<Wait> = None;
     for request in requests {
-        if let Some((told_at, until, instruction)) = &wait {
-            if request.at_ms > *told_at && request.at_ms < *until {
-                violations.push(Violation {
-                    id: request.id,
-                    time: rfc3339(request.at_ms),
-                    method: request.method.clone(),
-                    path: request.path.clone(),
-                    early_by_ms: until - request.at_ms,
-                    forbidden_by: instruction.clone(),
-                });
-            }
+        if let Some(wait) = fresh.take_if(|w| w.told_at < request.at_ms) {
+            settled = Some(later(settled, wait));
+        }
+        if let Some(wait) = settled.as_ref().filter(|w| request.at_ms < w.until) {
+            violations.push(Violation {
+                id: request.id,
+                time: rfc3339(request.at_ms),
+                method: request.method.clone(),
+                path: request.path.clone(),
+                early_by_ms: wait.until - request.at_ms,
+                forbidden_by: wait.instruction.clone(),
+            });
         }
         if let (429, Some(seconds)) = (request.status, request.retry_after) {
-            wait = Some((
-                request.at_ms,
-                request.at_ms + seconds * 1000,
-                Instruction {
+            let wait = Wait {
+                told_at: request.at_ms,
+                until: request.at_ms + seconds * 1000,
+                instruction: Instruction {
                     id: request.id,
                     time: rfc3339(request.at_ms),
                     retry_after: seconds,
                 },
-            ));
+            };
+            fresh = Some(later(fresh, wait));
         }
     }
     ClientAudit {
@@ -260,8 +277,20 @@ mod tests {
     }
 
     #[test]
+    fn requests_sent_together_all_count_but_not_at_the_instant_of_the_answer() {
+        let log = [
+            seen(1, 0, 429, Some(5)),
+            seen(2, 0, 429, Some(5)),
+            seen(3, 250, 429, Some(5)),
+            seen(4, 250, 429, Some(5)),
+        ];
+        let report = &audit(&log, None)[0];
+        let ids: Vec<u64> = report.violations.iter().map(|v| v.id).collect();
+        assert_eq!(ids, [3, 4]);
+    }
+
+    #[test]
     fn waiting_exactly_retry_after_is_polite() {
-        // The second 429's shorter Retry-After is the instruction in force afterwards.
         let log = [
             seen(1, 0, 429, Some(5)),
             seen(2, 5_000, 429, Some(2)),
