@@ -53,11 +53,13 @@ class AdminApi:
     """
 
     def __init__(self, url: str, admin_token: str | None = None, timeout: float = 30.0) -> None:
-        """Args:
-        url: the mock's base URL, e.g. ``http://127.0.0.1:4010`` (no trailing path).
-        admin_token: sent as ``Authorization: Bearer`` on admin calls when the mock was
-            started with ``--admin-token``.
-        timeout: seconds to wait for each admin call.
+        """Targets the mock at ``url``.
+
+        Args:
+            url: the mock's base URL, e.g. ``http://127.0.0.1:4010`` (no trailing path).
+            admin_token: sent as ``Authorization: Bearer`` on admin calls when the mock was
+                started with ``--admin-token``.
+            timeout: seconds to wait for each admin call.
         """
         self.url = url.rstrip("/")
         self.admin_token = admin_token
@@ -84,6 +86,7 @@ class AdminApi:
 
         Raises:
             AdminError: the mock answered a non-2xx status.
+            urllib.error.URLError: the mock could not be reached (not running, wrong URL).
         """
         query = _encode_query(params or {})
         target = f"{path}?{query}" if query else path
