@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 use super::{Exchange, Mismatch, Session};
 use crate::client::RequestBody;
 use crate::model::{ModelState, Transition, CRUX_PERMISSIONS, CRUX_USERS};
-
-/// The mock's default Crux API user with `view_org_users` and `edit_org_users` (public
-/// interface of the mock's default data).
-pub const CRUX_ADMIN: (&str, &str) = ("crux-admin@summit-builders.example", "crux-admin-password");
+use crate::target::CRUX_ADMIN;
 
 /// A permission uuid no catalogue has, for the refused grant.
 const UNKNOWN_PERMISSION: &str = "00000000-0000-4000-8000-000000000000";
@@ -32,12 +29,7 @@ pub(super) struct CruxDiscovery {
     initial: Vec<BTreeSet<String>>,
 }
 
-impl Session {
-    /// Whether the target serves Crux with the default admin API user (for capabilities).
-    pub fn serves_crux(&mut self) -> bool {
-        self.crux_discovery().is_ok()
-    }
-
+impl Session<'_> {
     /// Logs in and discovers, once per session: before the first Crux operation changes anything.
     fn crux_discovery(&mut self) -> Result<&CruxDiscovery, Mismatch> {
         if self.crux.is_none() {
