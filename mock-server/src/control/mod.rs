@@ -55,12 +55,12 @@ pub struct Control {
 }
 
 impl Control {
-    /// A control plane with the given limits and journal size.
-    pub fn new(limits: Limits, journal_size: usize) -> Self {
+    /// A control plane with the given limits and journal size (entries and bytes).
+    pub fn new(limits: Limits, journal_size: usize, journal_max_bytes: usize) -> Self {
         Self {
             limiter: RateLimiter::new(limits),
             faults: Faults::default(),
-            journal: Journal::new(journal_size),
+            journal: Journal::new(journal_size, journal_max_bytes),
         }
     }
 
@@ -184,13 +184,12 @@ where
         let body = if body.is_end_stream() {
             body
         } else {
-            let limit = state.config().max_body_bytes;
-            match axum::body::to_bytes(body, limit).await {
+            match crate::http::body::read_limited(body, &parts.headers, state.config()).await {
                 Ok(bytes) => {
                     sent = bytes.clone();
                     Body::from(bytes)
                 }
-                Err(_) => break 'answer ApiError::PayloadTooLarge { limit }.into_response(),
+                Err(error) => break 'answer error.into_response(),
             }
         };
         if let Some(action) = control
