@@ -334,7 +334,11 @@ impl Journal {
     /// Brings the count of held bytes up to date with `record`'s buffers.
     fn count(&self, record: &mut Record) {
         let now = record.held_bytes();
-        if now >= record.counted {
+        // Once the ring has warmed up this is the usual case: no shared counter to touch.
+        if now == record.counted {
+            return;
+        }
+        if now > record.counted {
             self.held.fetch_add(now - record.counted, Ordering::AcqRel);
         } else {
             self.held.fetch_sub(record.counted - now, Ordering::AcqRel);
@@ -527,6 +531,25 @@ mod tests {
             entries[0].path, "/fast",
             "the slot belongs to the later request"
         );
+    }
+
+    #[test]
+    fn past_the_byte_budget_the_oldest_entries_are_dropped() {
+        let journal = Journal::new(100, 4 * 1024);
+        for i in 0..50 {
+            record(&journal, &format!("/{i}?{}", "q".repeat(500)));
+            assert!(journal.held_bytes() <= 4 * 1024);
+        }
+        let entries = journal.entries(None, None, None);
+        assert!(entries.len() < 50, "older entries gave way");
+        assert_eq!(entries.last().unwrap().path, "/49", "the newest is kept");
+        let ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[1] == pair[0] + 1),
+            "only the oldest are dropped: {ids:?}"
+        );
+        journal.clear();
+        assert_eq!(journal.held_bytes(), 0);
     }
 
     #[test]

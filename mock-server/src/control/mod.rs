@@ -2,11 +2,12 @@
 //!
 //! - [`limiter`]: Procore's hourly and spike rate limits per OAuth application.
 //! - [`faults`]: injected errors and delays.
-//! - [`journal`]: the bounded record of requests and answers.
-//! - [`persistence`]: the state file, written atomically.
+//! - [`journal`]: the record of requests and answers, bounded in entries and in bytes.
+//! - [`persistence`]: the state file: saves take turns, each replaces the file atomically.
 //!
 //! [`ControlLayer`] applies them to every request outside `/__admin`, in this order: the journal
-//! notes the request, a fault rule may answer it, the limiter may refuse it (REST calls with a
+//! notes the request, its body is read within the limits
+//! ([`crate::http::body::read_limited`]), a fault rule may answer it, the limiter may refuse it (REST calls with a
 //! valid token only), and the answer gets its rate-limit headers. Every response, admin ones
 //! included, gets a `Date` header read from the mock clock, and is logged at debug level.
 
