@@ -258,10 +258,10 @@ async fn unparsable_requests_are_answered_in_the_json_error_shape() {
     assert_eq!(status, 414);
     assert!(body["message"].as_str().unwrap().contains("URI"));
 
-    let large_headers = format!(
-        "GET /__admin/health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
-        "a".repeat(1_000_000)
-    );
+    // Too many headers: hyper has read the whole request when it refuses it, so the answer is
+    // not lost to a reset for unread data.
+    let many: String = (0..150).map(|i| format!("X-Header-{i}: v\r\n")).collect();
+    let large_headers = format!("GET /__admin/health HTTP/1.1\r\nHost: x\r\n{many}\r\n");
     let (status, body) = parse_answer(&raw_exchange(&server, large_headers.as_bytes()).await);
     assert_eq!(status, 431);
     assert!(body["message"].as_str().unwrap().contains("headers"));
