@@ -114,7 +114,8 @@ impl Server {
         futures::stream::iter((0..count).map(|i| request(i).send()))
             .buffer_unordered(concurrency)
             .filter(|result| {
-                let answered = matches!(result, Ok(response) if !response.status().is_server_error());
+                let answered =
+                    matches!(result, Ok(response) if !response.status().is_server_error());
                 async move { !answered }
             })
             .count()

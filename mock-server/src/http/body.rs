@@ -9,7 +9,8 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
@@ -106,7 +107,7 @@ impl FromRequest<AppState> for RequestBody {
 /// streams in is 413 too; one that is not all there within `body_read_timeout` is 408; a
 /// malformed one (bad chunked framing, a connection closed mid-body) is 400.
 pub async fn read_limited(
-    body: Body,
+    mut body: Body,
     headers: &HeaderMap,
     config: &Config,
 ) -> Result<Bytes, ApiError> {
@@ -116,26 +117,57 @@ pub async fn read_limited(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
+        discard_the_rest(body, config);
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let read = axum::body::to_bytes(body, limit);
-    let bytes = tokio::time::timeout(config.body_read_timeout, read)
-        .await
-        .map_err(|_| ApiError::RequestTimeout {
+    match tokio::time::timeout(config.body_read_timeout, collect(&mut body, limit)).await {
+        Err(_) => Err(ApiError::RequestTimeout {
             seconds: config.body_read_timeout.as_secs_f64(),
+        }),
+        Ok(Err(too_large @ ApiError::PayloadTooLarge { .. })) => {
+            discard_the_rest(body, config);
+            Err(too_large)
+        }
+        Ok(read) => read,
+    }
+}
+
+/// Collects `body`, refusing (413) as soon as it passes `limit` bytes.
+async fn collect(body: &mut Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut collected = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| ApiError::BadRequest {
+            message: format!("The request body could not be read: {err}"),
+            errors: Default::default(),
         })?;
-    bytes.map_err(|err| {
-        let too_large = std::error::Error::source(&err)
-            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::PayloadTooLarge { limit }
-        } else {
-            ApiError::BadRequest {
-                message: format!("The request body could not be read: {err}"),
-                errors: Default::default(),
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
+}
+
+/// Most a refused body is read on to be thrown away.
+const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads and drops what is left of a refused body, in the background, while the refusal is
+/// sent. A client still sending when the connection closed would have it reset (unread data
+/// on a closed socket), often before reading the answer; this is the lingering close web
+/// servers do. Bounded by the body-read timeout and [`DISCARD_LIMIT`].
+fn discard_the_rest(mut body: Body, config: &Config) {
+    let reading = async move {
+        let mut discarded = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            discarded += frame.data_ref().map_or(0, Bytes::len);
+            if discarded > DISCARD_LIMIT {
+                break;
             }
         }
-    })
+    };
+    tokio::spawn(tokio::time::timeout(config.body_read_timeout, reading));
 }
 
 fn parse_json(bytes: &[u8]) -> Result<RequestBody, ApiError> {
