@@ -3,7 +3,7 @@
 //! Every time-based rule (token and code expiry, rate windows, `created_at`/`updated_at`, the
 //! `Date` header) reads [`Clock::now`], so tests move time by advancing or freezing this clock
 //! instead of sleeping. The clock is lock-free: it is read on every request, so its whole
-//! state is one atomic word (see [`ClockState`]), which also makes every change to it one
+//! state is one atomic word (see `ClockState`), which also makes every change to it one
 //! atomic step: an advance can never be lost to a concurrent freeze or set.
 
 use std::sync::atomic::{AtomicI64, Ordering};

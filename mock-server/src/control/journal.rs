@@ -12,7 +12,7 @@
 //! Memory is bounded twice: in entries (the ring's capacity) and in bytes. Each entry keeps at
 //! most [`HEADERS_LIMIT`] bytes of headers and [`BODY_LIMIT`] of body (cut ones are marked), a
 //! slot's buffers shrink when a large entry gives way to a small one, and the bytes all slots
-//! hold ([`Record::held_bytes`]) are counted against `--journal-max-bytes`: past it, the oldest
+//! hold (`Record::held_bytes`) are counted against `--journal-max-bytes`: past it, the oldest
 //! entries are dropped, buffers and all, until the journal fits again.
 
 use std::collections::BTreeMap;

@@ -13,7 +13,7 @@
 //!   at a time cannot hold the connection.
 //!
 //! hyper answers requests it cannot parse itself (400, 414 for a long URI, 431 for large
-//! headers) with an empty body; [`TimedStream`] rewrites such an answer into our JSON error
+//! headers) with an empty body; `TimedStream` rewrites such an answer into our JSON error
 //! shape, which it recognises as a response written while no request was handed to the app.
 
 use std::future::Future;
