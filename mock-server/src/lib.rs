@@ -11,7 +11,8 @@
 //! - [`domain`]: Procore's business rules as plain functions over the store.
 //! - [`control`]: the control plane: rate limits, fault injection, the request journal and
 //!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
-//! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
+//! - [`http`]: each client connection with its timeouts ([`http::connection`]), and the
+//!   extractors and helpers shared by routes (auth, bodies, pagination, URLs, streamed bodies).
 //! - [`routes`]: one module per resource; [`app`] assembles them.
 //! - Crux Connect's organization-user permissions API is served beside Procore's, sharing the
 //!   clock, journal, faults and state but none of Procore's rules: its data in [`store::crux`]

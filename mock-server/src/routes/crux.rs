@@ -264,16 +264,16 @@ fn required_string<'a>(
 }
 
 /// The request body as a JSON object. An empty body reads as `{}`; any other body must be
-/// JSON (415 otherwise) and parse as an object (400 otherwise). The control layer has already
-/// held the body to the server's size limit.
+/// JSON (415 otherwise) and parse as an object (400 otherwise). The server's one body reader
+/// holds it to the size limit and the read timeout (the control layer has already run it).
 async fn json_object(
     headers: &HeaderMap,
     body: Body,
     state: &AppState,
 ) -> Result<Map<String, Value>, CruxApiError> {
-    let bytes = axum::body::to_bytes(body, state.config().max_body_bytes)
+    let bytes = crate::http::body::read_limited(body, headers, state.config())
         .await
-        .map_err(|_| CruxApiError::PayloadTooLarge)?;
+        .map_err(|error| CruxApiError::unreadable_body(&error))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -363,9 +363,14 @@ pub enum CruxApiError {
     /// 415: a body that is not JSON (the content type as sent).
     #[error("Unsupported media type \"{0}\" in request.")]
     UnsupportedMediaType(String),
-    /// 413: larger than the server accepts.
-    #[error("Request body is larger than this server accepts.")]
-    PayloadTooLarge,
+    /// The body could not be read: too large (413), too slow (408), malformed framing (400).
+    #[error("{detail}")]
+    UnreadableBody {
+        /// The status the server's body reader chose.
+        status: StatusCode,
+        /// What went wrong.
+        detail: String,
+    },
     /// 405: a Crux path with a method it does not take.
     #[error("Method \"{0}\" not allowed.")]
     MethodNotAllowed(Method),
@@ -375,6 +380,15 @@ pub enum CruxApiError {
 }
 
 impl CruxApiError {
+    /// The server's body-reading failure (limit, timeout, framing; read once for every API by
+    /// the control layer), answered in Crux's shape.
+    pub fn unreadable_body(error: &crate::error::ApiError) -> Self {
+        CruxApiError::UnreadableBody {
+            status: error.status(),
+            detail: error.to_string(),
+        }
+    }
+
     fn field(name: &str, messages: Vec<String>) -> Self {
         CruxApiError::Fields(BTreeMap::from([(name.to_owned(), messages)]))
     }
@@ -396,7 +410,7 @@ impl CruxApiError {
             }
             CruxApiError::Fields(_) | CruxApiError::ParseError(_) => StatusCode::BAD_REQUEST,
             CruxApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            CruxApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            CruxApiError::UnreadableBody { status, .. } => *status,
             CruxApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             CruxApiError::RouteNotFound => StatusCode::NOT_FOUND,
         }

@@ -897,3 +897,19 @@ async fn fault_rules_apply_to_crux_paths() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_in_crux_shape() {
+    let config = Config {
+        max_body_bytes: 256,
+        ..Config::default()
+    };
+    let crux = Crux::around(MockServer::builder().config(config).start());
+    let token = crux.token(ADMIN).await;
+    let many = vec![VIEW_ORDER; 20];
+    let response = crux.grant(JANE_UUID, &token, &many).await;
+    assert_eq!(response.status(), 413);
+    let body = json(response).await;
+    assert!(body["detail"].is_string(), "{body}");
+    assert!(body.get("message").is_none(), "not Procore's shape: {body}");
+}
