@@ -8,23 +8,29 @@
 //! - [`fixtures`]: the seed-data format, its validation, and the built-in default data.
 //! - [`store`]: in-memory state (companies with their directories and projects; OAuth apps and
 //!   credentials). No HTTP in here.
-//! - [`domain`]: Procore's business rules as plain functions over the store.
-//! - [`control`]: the control plane: rate limits, fault injection, the request journal and
-//!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
-//! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
-//! - [`routes`]: one module per resource; [`app`] assembles them.
+//! - [`domain`]: every Procore rule, as plain functions over the store that refuse with their
+//!   own [`domain::DomainError`].
+//! - [`control`]: the control plane's data: rate limits, fault rules, the request journal and
+//!   the state file.
+//! - [`http`]: what routes share: reading requests into the domain's inputs, auth, bodies,
+//!   pagination, the wire errors (where domain errors get their status), and the tower layer
+//!   that applies the control plane to every request.
+//! - [`routes`]: one module per resource, each handler parse → lock → rule → view; [`app`]
+//!   assembles them.
 //! - [`views`]: how records are written on the wire, by a small JSON writer
 //!   ([`views::writer`]) straight into the response buffer.
-//! - [`error`]: the Procore-shaped error type.
 //! - [`server`]: serving on a listener, and [`MockServer`] for embedding in tests.
 //! - [`state`]: what handlers share.
+//!
+//! Imports point one way: `routes` → `http`, `domain`, `views` → `store`. `domain` imports
+//! nothing from `http`, `routes` or `views`; `control` imports nothing else of the crate; no
+//! module imports `routes` but `lib.rs`.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod clock;
 pub mod config;
 pub mod control;
 pub mod domain;
-pub mod error;
 pub mod fixtures;
 pub mod http;
 pub mod routes;
@@ -51,7 +57,7 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let middleware = ServiceBuilder::new()
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(control::ControlLayer::new(state.clone()));
+        .layer(http::control_layer::ControlLayer::new(state.clone()));
     routes::router(&state).layer(middleware).with_state(state)
 }
 

@@ -7,11 +7,11 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
-use crate::fixtures::Fixture;
+use serde::Serialize;
 
-/// Writes `fixture` to `path` atomically.
-pub fn save(path: &Path, fixture: &Fixture) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(fixture).map_err(std::io::Error::other)?;
+/// Writes `document` (the state, as a fixture) to `path` atomically.
+pub fn save(path: &Path, document: &impl Serialize) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(document).map_err(std::io::Error::other)?;
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -39,6 +39,7 @@ pub fn save(path: &Path, fixture: &Fixture) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::Fixture;
 
     #[test]
     fn saving_replaces_the_file_whole_and_leaves_no_temporary() {

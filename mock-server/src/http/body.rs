@@ -11,7 +11,7 @@ use axum::http::header;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::state::AppState;
 
 /// A file part of a multipart body.
@@ -44,7 +44,7 @@ impl RequestBody {
             Some(Value::Object(map)) if !map.is_empty() => Ok(map),
             _ => Err(ApiError::BadRequest {
                 message: format!("param is missing or the value is empty: {key}"),
-                errors: crate::error::field_error(key, "is missing"),
+                errors: crate::domain::field_error(key, "is missing"),
             }),
         }
     }

@@ -1,10 +1,14 @@
-//! HTTP plumbing shared by every route: authentication, bodies, the request URL, pagination,
+//! HTTP plumbing shared by every route: authentication, bodies, reading requests into the
+//! domain's inputs, the request URL, pagination, the control-plane layer, the wire errors,
 //! path parameters and JSON responses ([`record`] for what the views write, [`json`] for
 //! serde documents).
 
 pub mod auth;
 pub mod body;
+pub mod control_layer;
+pub mod error;
 pub mod pagination;
+pub mod params;
 pub mod query;
 
 use axum::extract::rejection::PathRejection;
@@ -13,8 +17,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::ApiError;
 use crate::views::writer::{self, WriteJson};
+use error::ApiError;
 
 /// Path parameters, with a malformed id answered as a Procore-shaped 404 (as Rails does for
 /// `/users/abc`) instead of axum's plain-text rejection.

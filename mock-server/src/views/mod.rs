@@ -9,6 +9,7 @@ pub mod writer;
 
 use crate::clock::Timestamp;
 use crate::config::Profile;
+use crate::domain::project_users;
 use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User, Vendor};
 use writer::{write_str_parts, ObjectWriter, WriteJson};
 
@@ -157,7 +158,10 @@ impl WriteJson for ProjectUserView<'_> {
             object.field("login", &user.email_address);
         }
         object
-            .field("is_active", &(user.is_active && self.membership.is_active))
+            .field(
+                "is_active",
+                &project_users::member_is_active(user, self.membership),
+            )
             .field("is_employee", &user.is_employee);
         if let Some(template) = self
             .membership
