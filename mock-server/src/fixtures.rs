@@ -90,6 +90,10 @@ impl FixtureError {
 }
 
 impl Fixture {
+    /// The built-in default data as a JSON document (the shipped
+    /// `scenarios/fixtures/default.json`), to derive other fixtures from.
+    pub const DEFAULT_JSON: &'static str = DEFAULT_FIXTURE_JSON;
+
     /// The built-in default data.
     pub fn default_data() -> Self {
         Self::from_json(DEFAULT_FIXTURE_JSON).expect("the built-in default fixture is valid")
@@ -213,7 +217,7 @@ impl Fixture {
     /// Builds a store holding this fixture's data; timestamps a fixture left out read `now`.
     /// Ids handed out at run time start at 10001, or above the fixture's highest id if larger,
     /// so new records are easy to tell from seeded ones.
-    pub fn into_store(self, now: DateTime<Utc>) -> Store {
+    pub(crate) fn into_store(self, now: DateTime<Utc>) -> Store {
         let floor = self
             .next_id
             .unwrap_or(FIRST_RUNTIME_ID)
@@ -249,7 +253,7 @@ impl Fixture {
     }
 
     /// The fixture that reproduces a store's current state, credentials included.
-    pub fn from_store(store: &Store) -> Self {
+    pub(crate) fn from_store(store: &Store) -> Self {
         let companies = store
             .companies()
             .map(|company| {

@@ -195,7 +195,7 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// Request headers; `Authorization` is redacted.
     pub request_headers: BTreeMap<String, String>,
-    /// Request body as text (OAuth secrets redacted), cut at [`BODY_LIMIT`] bytes.
+    /// Request body as text (OAuth secrets redacted), cut at `BODY_LIMIT` (4,096) bytes.
     pub body: Option<String>,
     /// Whether `body` was cut.
     pub body_truncated: bool,
