@@ -361,4 +361,53 @@ mod tests {
         let official = read_user_changes(body.as_object().unwrap(), Profile::Official).unwrap();
         assert_eq!(official.email_address, None);
     }
+
+    /// The user fields no write request sets: ids and times the server assigns, the avatar
+    /// (uploaded, not written), and the fixture-only `directory_admin` and
+    /// `associated_records`.
+    const NOT_WRITABLE: [&str; 7] = [
+        "id",
+        "created_at",
+        "updated_at",
+        "last_login_at",
+        "avatar",
+        "directory_admin",
+        "associated_records",
+    ];
+
+    #[test]
+    fn every_user_field_is_read_and_applied_or_listed_as_not_writable() {
+        // Fails when a field is added to `User` (or to `TEXT_FIELDS`) without the parser and
+        // `UserChanges` learning it, or when one of them names a field `User` lacks.
+        let now = chrono::Utc::now();
+        let before = crate::store::User::new(1, "Doe".into(), "a@b.example".into(), now);
+        let serialized = serde_json::to_value(&before).unwrap();
+        let fields = serialized.as_object().unwrap();
+        for name in TEXT_FIELDS {
+            assert!(
+                fields.contains_key(*name),
+                "TEXT_FIELDS names `{name}`, which User lacks"
+            );
+        }
+        for (name, value) in fields {
+            if NOT_WRITABLE.contains(&name.as_str()) {
+                continue;
+            }
+            // A boolean flips; anything else is sent as "7", which reads as text or as an id.
+            let sent = match value {
+                Value::Bool(flag) => json!(!flag),
+                _ => json!("7"),
+            };
+            let body = json!({ name.as_str(): sent });
+            let changes = parse(body).unwrap_or_else(|e| panic!("`{name}` refused: {e:?}"));
+            let mut after = before.clone();
+            changes.apply_to(&mut after);
+            let after = serde_json::to_value(&after).unwrap();
+            assert_ne!(
+                after[name], *value,
+                "`{name}` is a User field that no write request sets: teach the parser and \
+                 UserChanges, or list it in NOT_WRITABLE"
+            );
+        }
+    }
 }

@@ -303,3 +303,36 @@ impl WriteJson for ProjectView<'_> {
         object.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// User fields the directory views write under another name (`vendor_id` as the `vendor`
+    /// object) or not at all (fixture-only fields).
+    const NOT_WRITTEN_AS_IS: [&str; 3] = ["vendor_id", "directory_admin", "associated_records"];
+
+    #[test]
+    fn the_detail_and_extended_shapes_write_every_user_field() {
+        // Fails when a field is added to `User` without the company-user view writing it.
+        let user = User::new(1, "Doe".into(), "a@b.example".into(), chrono::Utc::now());
+        let directory = Directory::default();
+        let fields = serde_json::to_value(&user).unwrap();
+        for shape in [UserShape::Detail, UserShape::Extended] {
+            let view = CompanyUserView {
+                user: &user,
+                directory: &directory,
+                shape,
+                profile: Profile::Official,
+            };
+            let written: serde_json::Value =
+                serde_json::from_slice(&writer::to_vec(&view, 1024)).unwrap();
+            for name in fields.as_object().unwrap().keys() {
+                assert!(
+                    NOT_WRITTEN_AS_IS.contains(&name.as_str()) || written.get(name).is_some(),
+                    "the {shape:?} shape does not write `{name}`"
+                );
+            }
+        }
+    }
+}
