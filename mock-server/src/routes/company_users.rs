@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::domain::company_users::{self, AvatarUpload, V13Update};
 use crate::domain::filters::View;
@@ -25,8 +25,7 @@ use crate::http::query::RequestUrl;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::store::{Directory, User};
-use crate::views::writer::{ObjectWriter, WriteJson};
-use crate::views::{CompanyUserView, UserShape};
+use crate::views::{CompanyUserView, SyncAnswer, UserShape};
 
 /// API versions under which Procore serves the company-user reads.
 const READ_VERSIONS: [&str; 3] = ["v1.0", "v1.1", "v1.3"];
@@ -299,45 +298,13 @@ async fn sync(
     let mut directory = company.write();
     let now = state.clock().now();
     let outcomes = sync::sync(&mut directory, items, || store.next_id(), now);
-    let mut written = Vec::new();
-    let mut errors = Vec::new();
-    for (item, outcome) in sent.into_iter().zip(outcomes) {
-        match outcome {
-            Ok(id) => written.push(id),
-            Err(field_errors) => {
-                let mut echoed = item.as_object().cloned().unwrap_or_default();
-                echoed.insert("errors".to_owned(), json!(field_errors));
-                errors.push(Value::Object(echoed));
-            }
-        }
-    }
-    let entities: Vec<CompanyUserView> = written
-        .iter()
-        .filter_map(|id| directory.user(*id))
-        .map(|user| CompanyUserView {
-            user,
-            directory: &directory,
-            shape: UserShape::Detail,
-            profile: state.profile(),
-        })
-        .collect();
-    Ok(record(StatusCode::OK, &SyncResult { entities, errors }))
-}
-
-/// `{"entities": [...], "errors": [...]}`: what a sync answers.
-struct SyncResult<'a> {
-    entities: Vec<CompanyUserView<'a>>,
-    errors: Vec<Value>,
-}
-
-impl WriteJson for SyncResult<'_> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = ObjectWriter::new(out);
-        object
-            .field("entities", &self.entities)
-            .field("errors", &self.errors);
-        object.finish();
-    }
+    let answer = SyncAnswer {
+        sent: &sent,
+        outcomes: &outcomes,
+        directory: &directory,
+        profile: state.profile(),
+    };
+    Ok(record(StatusCode::OK, &answer))
 }
 
 /// The detail shape of user `id`, as show, create and update answer it.

@@ -9,7 +9,7 @@ pub mod writer;
 
 use crate::clock::Timestamp;
 use crate::config::Profile;
-use crate::domain::project_users;
+use crate::domain::{project_users, FieldErrors};
 use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User, Vendor};
 use writer::{write_str_parts, ObjectWriter, WriteJson};
 
@@ -300,6 +300,44 @@ impl WriteJson for ProjectView<'_> {
                     name: &self.company.name,
                 },
             );
+        object.finish();
+    }
+}
+
+/// `{"entities": [...], "errors": [...]}`: what a sync answers: the users written, in the
+/// detail shape, and each refused item as it was sent plus its `errors` map.
+pub struct SyncAnswer<'a> {
+    /// The items as sent, in order.
+    pub sent: &'a [&'a serde_json::Value],
+    /// Per item, the id of the user written or the field errors that refused it.
+    pub outcomes: &'a [Result<u64, FieldErrors>],
+    /// The company's data after the sync.
+    pub directory: &'a Directory,
+    /// The profile being served.
+    pub profile: Profile,
+}
+
+impl WriteJson for SyncAnswer<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut entities = Vec::new();
+        let mut errors = Vec::new();
+        for (item, outcome) in self.sent.iter().zip(self.outcomes) {
+            match outcome {
+                Ok(id) => entities.extend(self.directory.user(*id).map(|user| CompanyUserView {
+                    user,
+                    directory: self.directory,
+                    shape: UserShape::Detail,
+                    profile: self.profile,
+                })),
+                Err(field_errors) => {
+                    let mut echoed = item.as_object().cloned().unwrap_or_default();
+                    echoed.insert("errors".to_owned(), serde_json::json!(field_errors));
+                    errors.push(serde_json::Value::Object(echoed));
+                }
+            }
+        }
+        let mut object = ObjectWriter::new(out);
+        object.field("entities", &entities).field("errors", &errors);
         object.finish();
     }
 }
