@@ -12,9 +12,10 @@
 //!   own `domain::DomainError`.
 //! - `control`: the control plane's data: rate limits, fault rules, the request journal and
 //!   the state file.
-//! - `http`: what routes share: reading requests into the domain's inputs, auth, bodies,
-//!   pagination, the wire errors (where domain errors get their status), and the tower layer
-//!   that applies the control plane to every request.
+//! - `http`: each client connection with its timeouts (`http::connection`), and what routes
+//!   share: reading requests into the domain's inputs, auth, bodies (one reader with the
+//!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
+//!   status), and the tower layer that applies the control plane to every request.
 //! - `routes`: one module per resource, each handler parse → lock → rule → view; [`app`]
 //!   assembles them.
 //! - `views`: how records are written on the wire, by a small JSON writer
@@ -56,8 +57,9 @@ pub use fixtures::{Fixture, FixtureError};
 pub use server::{run, MockServer, MockServerBuilder};
 pub use state::AppState;
 
-/// A door for the crate's own benchmarks into internals that are not public API (they measure
-/// the JSON writer alone against the server). Not for embedders: anything here may change.
+/// A door for the crate's own benchmarks and tests into internals that are not public API (the
+/// benchmarks measure the JSON writer alone against the server; the tests read the journal's
+/// byte count). Not for embedders: anything here may change.
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_internals {
@@ -68,6 +70,11 @@ pub mod bench_internals {
     /// The store `fixture` loads into, as a server started at `now` would hold it.
     pub fn store_of(fixture: crate::Fixture, now: chrono::DateTime<chrono::Utc>) -> Store {
         fixture.into_store(now)
+    }
+
+    /// The bytes the request journal's buffers hold now, as counted against its budget.
+    pub fn journal_held_bytes(state: &crate::AppState) -> usize {
+        state.control().journal.held_bytes()
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! - [`limiter`]: Procore's hourly and spike rate limits per OAuth application.
 //! - [`faults`]: injected errors and delays.
-//! - [`journal`]: the bounded record of requests and answers.
-//! - [`persistence`]: the state file, written atomically.
+//! - [`journal`]: the record of requests and answers, bounded in entries and in bytes.
+//! - [`persistence`]: the state file: saves take turns, each replaces the file atomically.
 //!
 //! This is data and its rules only, a leaf that imports nothing else of the crate: the tower
 //! layer that applies it to every request is `http::control_layer`.
@@ -40,12 +40,12 @@ pub struct Control {
 }
 
 impl Control {
-    /// A control plane with the given limits and journal size.
-    pub fn new(limits: Limits, journal_size: usize) -> Self {
+    /// A control plane with the given limits and journal size (entries and bytes).
+    pub fn new(limits: Limits, journal_size: usize, journal_max_bytes: usize) -> Self {
         Self {
             limiter: RateLimiter::new(limits),
             faults: Faults::default(),
-            journal: Journal::new(journal_size),
+            journal: Journal::new(journal_size, journal_max_bytes),
         }
     }
 

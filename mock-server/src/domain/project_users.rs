@@ -77,15 +77,16 @@ pub fn remove(directory: &mut Directory, project_id: u64, user_id: u64) -> Resul
 }
 
 /// Creates a new person in the company directory and puts them on the project in one step;
-/// nothing is written unless both parts succeed.
+/// nothing is written (and no id taken from `new_id`) unless both parts succeed. Returns the
+/// new user's id.
 pub fn create_in_project(
     directory: &mut Directory,
     project_id: u64,
-    new_user_id: u64,
+    new_id: impl FnOnce() -> u64,
     changes: &UserChanges,
     permission_template_id: Option<u64>,
     now: DateTime<Utc>,
-) -> Result<(), DomainError> {
+) -> Result<u64, DomainError> {
     if !directory.projects.contains_key(&project_id) {
         return Err(DomainError::not_found("Project", project_id));
     }
@@ -101,9 +102,10 @@ pub fn create_in_project(
             ));
         }
     }
-    company_users::create(directory, new_user_id, changes, now)?;
+    let new_user_id = company_users::create(directory, new_id, changes, now)?.id;
     // The user is new and the template was checked above, so adding cannot fail now.
-    add(directory, project_id, new_user_id, permission_template_id)
+    add(directory, project_id, new_user_id, permission_template_id)?;
+    Ok(new_user_id)
 }
 
 /// Who a create-in-project request puts on the project.
@@ -130,18 +132,14 @@ pub fn join(
             add(directory, project_id, user_id, permission_template_id)?;
             Ok(user_id)
         }
-        Joining::New(changes) => {
-            let user_id = new_id();
-            create_in_project(
-                directory,
-                project_id,
-                user_id,
-                &changes,
-                permission_template_id,
-                now,
-            )?;
-            Ok(user_id)
-        }
+        Joining::New(changes) => create_in_project(
+            directory,
+            project_id,
+            new_id,
+            &changes,
+            permission_template_id,
+            now,
+        ),
     }
 }
 

@@ -45,7 +45,7 @@ pub fn sync(
             };
             let written = match target {
                 Some(id) => company_users::update(directory, id, &item.changes, now),
-                None => company_users::create(directory, new_id(), &item.changes, now),
+                None => company_users::create(directory, &mut new_id, &item.changes, now),
             };
             written
                 .map(|user| user.id)

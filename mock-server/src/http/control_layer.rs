@@ -1,6 +1,7 @@
 //! The control plane's tower layer: [`ControlLayer`] applies the rate limits, fault rules and
 //! journal of [`crate::control`] to every request outside `/__admin`, in this order: the
-//! journal notes the request, a fault rule may answer it, the limiter may refuse it (REST calls
+//! journal notes the request, its body is read within the limits ([`super::body::read_limited`]),
+//! a fault rule may answer it, the limiter may refuse it (REST calls
 //! with a valid token only), and the answer gets its rate-limit headers. Every response, admin
 //! ones included, gets a `Date` header read from the mock clock, and is logged at debug level.
 
@@ -148,13 +149,12 @@ where
         let body = if body.is_end_stream() {
             body
         } else {
-            let limit = state.config().max_body_bytes;
-            match axum::body::to_bytes(body, limit).await {
+            match crate::http::body::read_limited(body, &parts.headers, state.config()).await {
                 Ok(bytes) => {
                     sent = bytes.clone();
                     Body::from(bytes)
                 }
-                Err(_) => break 'answer ApiError::PayloadTooLarge { limit }.into_response(),
+                Err(error) => break 'answer error.into_response(),
             }
         };
         if let Some(action) = control

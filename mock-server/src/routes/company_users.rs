@@ -173,7 +173,7 @@ async fn create(
     let changes = params::user_changes(body.root("user")?, state.profile())?;
     let mut directory = company.write();
     let now = state.clock().now();
-    let id = company_users::create(&mut directory, store.next_id(), &changes, now)?.id;
+    let id = company_users::create(&mut directory, || store.next_id(), &changes, now)?.id;
     detail(&state, StatusCode::CREATED, id, &directory)
 }
 
