@@ -17,9 +17,7 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
-use crate::store::crux::{
-    new_token, AuthToken, CruxStore, OrgUser, Organization, Permission, UserStatus,
-};
+use crate::store::crux::{new_token, AuthToken, CruxStore, OrgUser, Organization, UserStatus};
 
 /// How long a token works after login: "authentication tokens expire after two hours of being
 /// issued" (Crux's Retrieve Auth Token page).
@@ -153,18 +151,6 @@ pub fn authorize<'s>(
     } else {
         Err(CruxError::PermissionDenied)
     }
-}
-
-/// The catalogue entries offered to `organization`'s kind of account, in listing order.
-pub fn offered_permissions<'s>(
-    store: &'s CruxStore,
-    organization: &Organization,
-) -> impl Iterator<Item = &'s Permission> {
-    let org_type = organization.org_type;
-    store
-        .permissions()
-        .iter()
-        .filter(move |p| p.visibility.offered_to(org_type))
 }
 
 /// Which way a permission change goes.

@@ -237,6 +237,13 @@ impl CruxStore {
         &self.permissions
     }
 
+    /// The catalogue entries offered to organizations of `org_type`, in listing order.
+    pub fn offered_permissions(&self, org_type: OrgType) -> impl Iterator<Item = &Permission> {
+        self.permissions
+            .iter()
+            .filter(move |p| p.visibility.offered_to(org_type))
+    }
+
     /// The catalogue entry with `uuid`.
     pub fn permission(&self, uuid: &Uuid) -> Option<&Permission> {
         self.permission_index

@@ -9,7 +9,6 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::crux::offered_permissions;
 use crate::store::crux::{
     CruxStore, OrgType, OrgUser, Organization, Permission, Person, UserStatus,
 };
@@ -37,7 +36,8 @@ pub struct AssignmentsView<'a> {
 impl<'a> AssignmentsView<'a> {
     /// The assignments of `user`, a user of `organization`.
     pub fn new(store: &'a CruxStore, organization: &Organization, user: &OrgUser) -> Self {
-        let permissions = offered_permissions(store, organization)
+        let permissions = store
+            .offered_permissions(organization.org_type)
             .map(|permission| AssignmentView {
                 assigned: user.permission_uuids.contains(&permission.uuid),
                 permission,
