@@ -207,3 +207,23 @@ fn the_cli_keeps_a_running_mocks_fault_rule_only_under_reset_never() {
     assert!(dropped.status.success(), "{stdout}");
     assert!(stdout.starts_with("reset: before each case"), "{stdout}");
 }
+
+/// The Crux invariant bites: a target that acknowledges revokes without applying them is
+/// caught, and the failure names the revoke.
+#[test]
+fn a_crux_target_that_ignores_revokes_is_caught() {
+    let server = unlimited_mock();
+    let ignored_revokes = json!({
+        "method": "DELETE", "path": "/organizations/users/permissions/{user_uuid}/",
+        "status": 200, "body": {"permissions": [], "org_user": {}},
+    });
+    let target = running_with_faults(&server, &[ignored_revokes]);
+    let report = lifecycle::run(&target, None, &options(64));
+    let failure = report.failure.expect("the ignored revoke is caught");
+    assert!(failure.contains("Crux: revoke permissions"), "{failure}");
+    assert!(
+        failure.contains("minimal failing sequence (1 steps)")
+            || failure.contains("minimal failing sequence (2 steps)"),
+        "{failure}"
+    );
+}

@@ -5,6 +5,8 @@
 //! projects, their usable templates, a template that is not a project template) and remembers
 //! what existed before the case, so the directory checks compare only what the case changed.
 
+mod crux;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
@@ -112,6 +114,8 @@ pub struct Session<'a> {
     ids: UserIds,
     /// A tag unique to this case, in every email it creates.
     tag: String,
+    /// Crux Connect's side, discovered at the first Crux operation.
+    crux: Option<crux::CruxDiscovery>,
 }
 
 impl<'a> Session<'a> {
@@ -140,6 +144,7 @@ impl<'a> Session<'a> {
             },
             ids: UserIds::default(),
             tag,
+            crux: None,
         };
         session.token = session.client_credentials()?;
         session.discover()?;
@@ -356,6 +361,7 @@ impl<'a> Session<'a> {
             });
         }
         self.check_fields(state.users.len(), transition, &exchanges)?;
+        self.check_crux_answer(state, transition, &exchanges)?;
         Ok(exchanges)
     }
 
@@ -490,9 +496,13 @@ impl<'a> Session<'a> {
                     exchanges: vec![],
                 })?;
                 let renewed = self.call(Method::GET, "/rest/v1.0/me", None);
+                self.renew_crux_token()?;
                 vec![expired, renewed]
             }
             RotateRefreshToken => self.rotate_refresh_token()?,
+            CruxGrant { .. } | CruxRevoke { .. } | CruxGrantWithUnknown { .. } => {
+                self.crux_exchanges(transition)?
+            }
         })
     }
 
@@ -731,7 +741,7 @@ impl<'a> Session<'a> {
                 });
             }
         }
-        Ok(())
+        self.check_crux_invariants(state)
     }
 
     /// Deactivates every user the case created (sandbox clean-up).
