@@ -40,6 +40,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{Config, Profile};
+pub use control::journal::JournalEntry;
+pub use control::matcher::{Expect, RequestMatcher};
 pub use fixtures::Fixture;
 pub use server::{MockServer, MockServerBuilder};
 pub use state::AppState;

@@ -10,6 +10,8 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
+use crate::control::journal::JournalEntry;
+use crate::control::matcher::RequestMatcher;
 use crate::fixtures::Fixture;
 use crate::state::AppState;
 
@@ -80,6 +82,23 @@ impl MockServer {
     /// The server's clock, to advance or freeze time in tests.
     pub fn clock(&self) -> &Clock {
         self.state.clock()
+    }
+
+    /// The journaled requests that `matcher` matches, oldest first: what
+    /// `POST /__admin/requests/count` answers, for asserting what an integration did.
+    ///
+    /// ```
+    /// use procore_mock::{MockServer, RequestMatcher};
+    ///
+    /// let server = MockServer::start();
+    /// let deletes = RequestMatcher::new().method("DELETE");
+    /// assert!(server.requests_matching(&deletes).is_empty());
+    /// ```
+    pub fn requests_matching(&self, matcher: &RequestMatcher) -> Vec<JournalEntry> {
+        self.state
+            .control()
+            .journal
+            .entries(|entry| matcher.matches(entry), None)
     }
 }
 

@@ -7,20 +7,18 @@
 //! bounded by the capacity. Each slot keeps its buffers from one request to the next and copies
 //! into them, so recording allocates nothing once the ring has warmed up, frees nothing, and
 //! holds no reference into the connection's read buffers. Turning a slot into readable JSON,
-//! with credentials redacted, happens only when someone reads the journal.
+//! with credentials redacted, happens only when someone reads the journal. The answer is kept
+//! the same way: its status, headers and body, the body cut at the same [`BODY_LIMIT`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::{header, HeaderMap, HeaderName, Method, Uri};
+use axum::http::{header, HeaderMap, Method, Uri};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use super::limiter::WindowStatus;
-use super::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
-
-/// Request bodies are kept up to this many bytes.
+/// Request and response bodies are kept up to this many bytes each.
 pub const BODY_LIMIT: usize = 4096;
 
 /// Parameters whose values are credentials, hidden when bodies are shown.
@@ -56,10 +54,12 @@ pub struct Outcome<'a> {
     pub duration_us: u64,
     /// The request body (only its first [`BODY_LIMIT`] bytes are kept).
     pub body: &'a [u8],
-    /// The `X-Rate-Limit-*` headers answered, if any.
-    pub window: Option<WindowStatus>,
-    /// The `Retry-After` header answered, if any.
-    pub retry_after: Option<u64>,
+    /// The headers answered (the `Date` header, added last by the control layer, is not here).
+    pub response_headers: &'a HeaderMap,
+    /// The body answered (only its first [`BODY_LIMIT`] bytes are kept).
+    pub response_body: &'a [u8],
+    /// The fault rule that answered or delayed the request, if one did.
+    pub fault_rule_id: Option<u64>,
 }
 
 /// A request's place in the journal, from [`Journal::begin`] to [`Journal::finish`].
@@ -84,8 +84,11 @@ struct Record {
     duration_us: u64,
     body: Vec<u8>,
     body_truncated: bool,
-    window: Option<WindowStatus>,
-    retry_after: Option<u64>,
+    /// `name: value` lines, like `headers`.
+    response_headers: Vec<u8>,
+    response_body: Vec<u8>,
+    response_body_truncated: bool,
+    fault_rule_id: Option<u64>,
 }
 
 impl Record {
@@ -108,25 +111,17 @@ impl Record {
             }
             (kept, client_id) => *kept = client_id.map(str::to_owned),
         }
-        self.headers.clear();
-        for (name, value) in arrival.headers {
-            self.headers.extend_from_slice(name.as_str().as_bytes());
-            self.headers.extend_from_slice(b": ");
-            self.headers.extend_from_slice(value.as_bytes());
-            self.headers.push(b'\n');
-        }
+        copy_header_lines(&mut self.headers, arrival.headers);
     }
 
     fn answer(&mut self, outcome: &Outcome<'_>) {
         self.answered = true;
         self.status = outcome.status;
         self.duration_us = outcome.duration_us;
-        self.body.clear();
-        self.body
-            .extend_from_slice(&outcome.body[..outcome.body.len().min(BODY_LIMIT)]);
-        self.body_truncated = outcome.body.len() > BODY_LIMIT;
-        self.window = outcome.window;
-        self.retry_after = outcome.retry_after;
+        self.body_truncated = copy_cut(&mut self.body, outcome.body);
+        copy_header_lines(&mut self.response_headers, outcome.response_headers);
+        self.response_body_truncated = copy_cut(&mut self.response_body, outcome.response_body);
+        self.fault_rule_id = outcome.fault_rule_id;
     }
 
     fn path(&self) -> &str {
@@ -145,21 +140,10 @@ impl Record {
             .single()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
             .unwrap_or_default();
-        let mut response_headers = BTreeMap::new();
-        let mut answered = |name: &HeaderName, value: String| {
-            response_headers.insert(name.as_str().to_owned(), value);
-        };
-        if let Some(window) = self.window {
-            answered(&RATE_LIMIT_LIMIT, window.limit.to_string());
-            answered(&RATE_LIMIT_REMAINING, window.remaining.to_string());
-            answered(&RATE_LIMIT_RESET, window.reset.to_string());
-        }
-        if let Some(seconds) = self.retry_after {
-            answered(&header::RETRY_AFTER, seconds.to_string());
-        }
         JournalEntry {
             id: self.id,
             time,
+            at_ms: self.at_ms,
             method: self.method.to_string(),
             path: self.path().to_owned(),
             query: self.query().map(str::to_owned),
@@ -169,7 +153,11 @@ impl Record {
             request_headers: redacted_headers(&self.headers),
             body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
             body_truncated: self.body_truncated,
-            response_headers,
+            response_headers: redacted_headers(&self.response_headers),
+            response_body: (!self.response_body.is_empty())
+                .then(|| redacted_body(&self.response_body)),
+            response_body_truncated: self.response_body_truncated,
+            fault_rule_id: self.fault_rule_id,
         }
     }
 }
@@ -181,6 +169,9 @@ pub struct JournalEntry {
     pub id: u64,
     /// Arrival time on the mock clock (RFC 3339, milliseconds).
     pub time: String,
+    /// Arrival time, epoch milliseconds on the mock clock (what `since` filters compare).
+    #[serde(skip)]
+    pub at_ms: i64,
     /// HTTP method.
     pub method: String,
     /// Path without query.
@@ -199,8 +190,34 @@ pub struct JournalEntry {
     pub body: Option<String>,
     /// Whether `body` was cut.
     pub body_truncated: bool,
-    /// The rate-limit headers (`X-Rate-Limit-*`, `Retry-After`) answered.
+    /// The headers answered (rate-limit headers, `Retry-After`, content type...), except
+    /// `Date`.
     pub response_headers: BTreeMap<String, String>,
+    /// The body answered as text (OAuth tokens redacted), cut at [`BODY_LIMIT`] bytes.
+    pub response_body: Option<String>,
+    /// Whether `response_body` was cut.
+    pub response_body_truncated: bool,
+    /// The fault rule (`/__admin/faults` id) that answered or delayed the request, if any.
+    pub fault_rule_id: Option<u64>,
+}
+
+/// Copies `headers` as `name: value` lines into `lines`, reusing its buffer.
+fn copy_header_lines(lines: &mut Vec<u8>, headers: &HeaderMap) {
+    lines.clear();
+    for (name, value) in headers {
+        lines.extend_from_slice(name.as_str().as_bytes());
+        lines.extend_from_slice(b": ");
+        lines.extend_from_slice(value.as_bytes());
+        lines.push(b'\n');
+    }
+}
+
+/// Copies at most [`BODY_LIMIT`] bytes of `bytes` into `kept`, reusing its buffer; says whether
+/// it had to cut.
+fn copy_cut(kept: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    kept.clear();
+    kept.extend_from_slice(&bytes[..bytes.len().min(BODY_LIMIT)]);
+    bytes.len() > BODY_LIMIT
 }
 
 /// Request headers for reading, with credentials hidden; a repeated header keeps its last value.
@@ -282,11 +299,10 @@ impl Journal {
         }
     }
 
-    /// Answered requests oldest first, filtered by method and path, the most recent `limit`.
+    /// Answered requests oldest first that `wanted` accepts, the most recent `limit` of them.
     pub fn entries(
         &self,
-        method: Option<&str>,
-        path: Option<&str>,
+        wanted: impl Fn(&JournalEntry) -> bool,
         limit: Option<usize>,
     ) -> Vec<JournalEntry> {
         let mut entries: Vec<JournalEntry> = self
@@ -294,11 +310,9 @@ impl Journal {
             .iter()
             .filter_map(|slot| {
                 let record = slot.lock();
-                let wanted = record.answered
-                    && method.is_none_or(|m| record.method.as_str().eq_ignore_ascii_case(m))
-                    && path.is_none_or(|p| record.path() == p);
-                wanted.then(|| record.entry())
+                record.answered.then(|| record.entry())
             })
+            .filter(|entry| wanted(entry))
             .collect();
         entries.sort_by_key(|entry| entry.id);
         let skip = limit.map_or(0, |limit| entries.len().saturating_sub(limit));
@@ -344,8 +358,9 @@ mod tests {
                 status: 200,
                 duration_us: 0,
                 body: b"",
-                window: None,
-                retry_after: None,
+                response_headers: &HeaderMap::new(),
+                response_body: br#"{"access_token":"t","id":1}"#,
+                fault_rule_id: None,
             },
         );
     }
@@ -357,21 +372,26 @@ mod tests {
             record(&journal, &format!("/{i}?page={i}"));
         }
         let paths: Vec<String> = journal
-            .entries(None, None, None)
+            .entries(|_| true, None)
             .iter()
             .map(|e| e.path.clone())
             .collect();
         assert_eq!(paths, ["/7", "/8", "/9"]);
-        let last = &journal.entries(None, None, Some(1))[0];
+        let last = &journal.entries(|_| true, Some(1))[0];
         assert_eq!(
             (last.path.as_str(), last.query.as_deref()),
             ("/9", Some("page=9"))
         );
         assert_eq!(last.request_headers["authorization"], "Bearer [redacted]");
         assert_eq!(last.request_headers["procore-company-id"], "8001");
-        assert_eq!(journal.entries(None, Some("/8"), None).len(), 1);
+        assert_eq!(
+            last.response_body.as_deref(),
+            Some(r#"{"access_token":"[redacted]","id":1}"#),
+            "answered tokens are redacted like sent ones"
+        );
+        assert_eq!(journal.entries(|e| e.path == "/8", None).len(), 1);
         journal.clear();
-        assert!(journal.entries(None, None, None).is_empty());
+        assert!(journal.entries(|_| true, None).is_empty());
     }
 
     #[test]
@@ -387,7 +407,7 @@ mod tests {
         };
         let slow = journal.begin(arrival).unwrap();
         assert!(
-            journal.entries(None, None, None).is_empty(),
+            journal.entries(|_| true, None).is_empty(),
             "still in flight"
         );
         record(&journal, "/fast");
@@ -395,11 +415,12 @@ mod tests {
             status: 503,
             duration_us: 0,
             body: &[b'x'; BODY_LIMIT + 1],
-            window: None,
-            retry_after: Some(30),
+            response_headers: &HeaderMap::new(),
+            response_body: b"",
+            fault_rule_id: Some(1),
         };
         journal.finish(slow, outcome);
-        let entries = journal.entries(None, None, None);
+        let entries = journal.entries(|_| true, None);
         assert_eq!(entries.len(), 1);
         assert_eq!(
             entries[0].path, "/fast",

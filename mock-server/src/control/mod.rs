@@ -3,6 +3,7 @@
 //! - [`limiter`]: Procore's hourly and spike rate limits per OAuth application.
 //! - [`faults`]: injected errors and delays.
 //! - [`journal`]: the bounded record of requests and answers.
+//! - [`matcher`]: which journal entries a test asks about (filters and matchers).
 //! - [`persistence`]: the state file, written atomically.
 //!
 //! [`ControlLayer`] applies them to every request outside `/__admin`, in this order: the journal
@@ -13,6 +14,7 @@
 pub mod faults;
 pub mod journal;
 pub mod limiter;
+pub mod matcher;
 pub mod persistence;
 
 use std::cell::RefCell;
@@ -150,13 +152,6 @@ where
     }
 }
 
-/// What the control plane answered with besides the inner service's own headers.
-#[derive(Default)]
-struct Added {
-    window: Option<WindowStatus>,
-    retry_after: Option<u64>,
-}
-
 async fn control_request<S>(
     state: &AppState,
     mut inner: S,
@@ -177,7 +172,7 @@ where
         client_id: token.as_ref().map(|token| token.grant.client_id.as_str()),
     });
     let (mut parts, body) = request.into_parts();
-    let mut added = Added::default();
+    let mut fault_rule_id = None;
     let mut sent = Bytes::new();
     let response = 'answer: {
         // Most requests (GETs) carry no body: there is nothing to collect then.
@@ -197,14 +192,15 @@ where
             .faults
             .check(parts.method.as_str(), parts.uri.path())
         {
+            fault_rule_id = Some(action.rule_id);
             if action.latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(action.latency_ms)).await;
             }
             if let Some((status, body, retry_after)) = action.answer {
-                added.retry_after = retry_after;
                 break 'answer injected(status, &body, retry_after);
             }
         }
+        let mut window = None;
         if let Some(token) = token {
             if parts.uri.path().starts_with("/rest/") {
                 match control.limiter.admit(&token.grant.client_id, now_ms) {
@@ -212,37 +208,44 @@ where
                         status,
                         retry_after,
                     } => {
-                        added.window = Some(status);
-                        added.retry_after = Some(retry_after);
                         let mut response =
                             ApiError::TooManyRequests { retry_after }.into_response();
                         rate_headers(response.headers_mut(), status);
                         break 'answer response;
                     }
-                    Decision::Admitted(status) => added.window = status,
+                    Decision::Admitted(status) => window = status,
                 }
             }
             parts.extensions.insert(ResolvedToken(token));
         }
         let Ok(mut response) = inner.call(Request::from_parts(parts, body)).await;
-        if let Some(status) = added.window {
+        if let Some(status) = window {
             rate_headers(response.headers_mut(), status);
         }
         response
     };
-    if let Some(ticket) = ticket {
-        control.journal.finish(
-            ticket,
-            Outcome {
-                status: response.status().as_u16(),
-                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                body: &sent,
-                window: added.window,
-                retry_after: added.retry_after,
-            },
-        );
-    }
-    response
+    let Some(ticket) = ticket else {
+        return response;
+    };
+    // The answer's body is already in memory (the mock builds whole bodies), so collecting it
+    // for the journal takes its one frame without copying; a body that fails to collect
+    // is journaled empty and answered as an empty body too.
+    let (head, body) = response.into_parts();
+    let answered = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    control.journal.finish(
+        ticket,
+        Outcome {
+            status: head.status.as_u16(),
+            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            body: &sent,
+            response_headers: &head.headers,
+            response_body: &answered,
+            fault_rule_id,
+        },
+    );
+    Response::from_parts(head, Body::from(answered))
 }
 
 /// The answer of a fault rule.
