@@ -9,10 +9,12 @@
 //! - [`store`]: in-memory state (companies with their directories and projects; OAuth apps and
 //!   credentials). No HTTP in here.
 //! - [`domain`]: Procore's business rules as plain functions over the store.
-//! - [`control`]: the control plane: rate limits, fault injection, the request journal and
-//!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
+//! - [`control`]: the control plane: rate limits, fault injection, the request journal (with
+//!   the [`RequestMatcher`] tests verify it by) and the state file, applied to every request by
+//!   one tower layer ([`control::ControlLayer`]).
 //! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
-//! - [`routes`]: one module per resource; [`app`] assembles them.
+//! - [`routes`]: one module per resource, the `/__admin` API and the dashboard page
+//!   ([`routes::dashboard`], assets in `assets/dashboard/`); [`app`] assembles them.
 //! - [`views`]: how records are written on the wire, by a small JSON writer
 //!   ([`views::writer`]) straight into the response buffer.
 //! - [`error`]: the Procore-shaped error type.

@@ -1,6 +1,7 @@
 //! The mock's own control endpoints, all under `/__admin`: clock, rate limits, faults, reset,
 //! state, the request journal and its matchers, read-only views of the directory and of each
-//! OAuth app's rate windows and tokens and health. Guarded by `--admin-token` when one is set.
+//! OAuth app's rate windows and tokens, health, and the dashboard page (see
+//! [`super::dashboard`]). Guarded by `--admin-token` when one is set.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -45,21 +46,42 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/__admin/requests/count", post(count_requests))
         .route("/__admin/directory", get(directory))
         .route("/__admin/apps", get(apps))
+        .merge(super::dashboard::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
 }
 
-/// With `--admin-token`, every admin call must send `Authorization: Bearer <token>`.
+/// The cookie a browser presents the admin token in, set by `GET /__admin/ui?token=...`.
+const ADMIN_COOKIE: &str = "procore_mock_admin";
+
+/// With `--admin-token`, every admin call must present the token: as
+/// `Authorization: Bearer <token>`, or (for the dashboard, whose page load cannot send a
+/// header) in the `procore_mock_admin` cookie. Opening `/__admin/ui?token=<token>` sets that
+/// cookie (`HttpOnly`, `SameSite=Strict`, scoped to `/__admin`) and redirects to the page.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(expected) = &state.config().admin_token {
-        let presented = request
-            .headers()
+        let headers = request.headers();
+        let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        if presented != Some(expected.as_str()) {
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == ADMIN_COOKIE)
+            .map(|(_, value)| value);
+        if bearer != Some(expected.as_str()) && cookie != Some(expected.as_str()) {
+            let url = RequestUrl::from_parts(request.uri(), headers);
+            if url.path == super::dashboard::PAGE && url.get("token") == Some(expected.as_str()) {
+                return super::dashboard::sign_in(ADMIN_COOKIE, expected);
+            }
             return ApiError::AdminUnauthorized(
-                "The admin API needs `Authorization: Bearer <admin token>`".to_owned(),
+                "The admin API needs `Authorization: Bearer <admin token>` \
+                 (the dashboard: open /__admin/ui?token=<admin token>)"
+                    .to_owned(),
             )
             .into_response();
         }

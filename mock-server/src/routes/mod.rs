@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod companies;
 pub mod company_users;
+pub mod dashboard;
 pub mod oauth;
 pub mod project_users;
 pub mod vendors;
