@@ -106,7 +106,7 @@ function filterQuery(extra) {
 
 /** Fetches the entries after the newest one shown (all of the last 200 after a filter change). */
 async function pollRequests() {
-  const since = requests.lastId ? { since: requests.lastId } : { limit: 200 };
+  const since = requests.lastId ? { since: requests.lastId + 1 } : { limit: 200 };
   const generation = requests.generation;
   const answered = await api("GET", `/__admin/requests?${filterQuery(since)}`);
   if (generation !== requests.generation) return;

@@ -46,7 +46,7 @@ pub struct RequestMatcher {
     /// The OAuth client whose valid token the request carried.
     #[serde(default)]
     client_id: Option<String>,
-    /// Only requests after a journal id, or at or after a time.
+    /// Only requests from a journal id on, or at or after a time.
     #[serde(default)]
     since: Option<Since>,
     /// Query parameters; a repeated parameter matches when any of its values does.
@@ -125,7 +125,7 @@ impl TryFrom<Value> for StatusMatch {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "Value")]
 pub enum Since {
-    /// Entries after this journal id (what a poller last saw).
+    /// Entries with this journal id or a later one (as the harness's `--since` reads an id).
     Id(u64),
     /// Entries that arrived at or after this instant (epoch milliseconds, mock clock).
     Time(i64),
@@ -259,7 +259,7 @@ impl RequestMatcher {
         self
     }
 
-    /// Requests journaled after the entry with this id.
+    /// Requests journaled as the entry with this id or later.
     pub fn since_id(mut self, id: u64) -> Self {
         self.since = Some(Since::Id(id));
         self
@@ -346,7 +346,7 @@ impl RequestMatcher {
                 .as_deref()
                 .is_none_or(|client| entry.client_id.as_deref() == Some(client))
             && self.since.is_none_or(|since| match since {
-                Since::Id(id) => entry.id > id,
+                Since::Id(id) => entry.id >= id,
                 Since::Time(at_ms) => entry.at_ms >= at_ms,
             })
             && self.query_matches(entry)

@@ -182,11 +182,11 @@ async fn client_since_and_limit_filters_pick_the_requests() {
     let (_, all) = admin(&app, Method::GET, "/__admin/requests", None).await;
     let all = all.as_array().unwrap();
     let fourth = all[3]["id"].as_u64().unwrap();
-    let after_fourth = listed(&app, &format!("since={fourth}")).await;
+    let from_fourth = listed(&app, &format!("since={fourth}")).await;
     assert_eq!(
-        after_fourth.len(),
-        all.len() - 4,
-        "since an id: the entries after it"
+        from_fourth.len(),
+        all.len() - 3,
+        "since an id: that entry and the later ones"
     );
     assert_eq!(
         listed(&app, "since=2030-01-01T00:00:05Z").await,
@@ -478,6 +478,13 @@ fn embedders_match_requests_through_the_typed_api() {
     assert_eq!(
         app.server
             .requests_matching(&creates.clone().since_id(first))
+            .len(),
+        2,
+        "since an id: from that entry on"
+    );
+    assert_eq!(
+        app.server
+            .requests_matching(&creates.clone().since_id(first + 1))
             .len(),
         1
     );
