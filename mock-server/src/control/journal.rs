@@ -11,6 +11,7 @@
 //! the same way: its status, headers and body, the body cut at the same [`BODY_LIMIT`].
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::{header, HeaderMap, Method, Uri};
@@ -120,7 +121,26 @@ impl Record {
         self.duration_us = outcome.duration_us;
         self.body_truncated = copy_cut(&mut self.body, outcome.body);
         copy_header_lines(&mut self.response_headers, outcome.response_headers);
-        self.response_body_truncated = copy_cut(&mut self.response_body, outcome.response_body);
+        self.response_body_truncated = if speaks_json(outcome.response_headers) {
+            copy_cut(&mut self.response_body, outcome.response_body)
+        } else {
+            self.response_body.clear();
+            if !outcome.response_body.is_empty() {
+                // An HTML page (which may show an authorization code) or an image: its type and
+                // size say enough, and nothing in it is shown. Written in place: no allocation.
+                let content_type = outcome
+                    .response_headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("no content type");
+                let size = outcome.response_body.len();
+                let _ = write!(
+                    self.response_body,
+                    "[{content_type} body of {size} bytes, not kept]"
+                );
+            }
+            false
+        };
         self.fault_rule_id = outcome.fault_rule_id;
     }
 
@@ -155,7 +175,7 @@ impl Record {
             body_truncated: self.body_truncated,
             response_headers: redacted_headers(&self.response_headers),
             response_body: (!self.response_body.is_empty())
-                .then(|| redacted_body(&self.response_body)),
+                .then(|| redacted_answer(&self.response_body)),
             response_body_truncated: self.response_body_truncated,
             fault_rule_id: self.fault_rule_id,
         }
@@ -191,9 +211,10 @@ pub struct JournalEntry {
     /// Whether `body` was cut.
     pub body_truncated: bool,
     /// The headers answered (rate-limit headers, `Retry-After`, content type...), except
-    /// `Date`.
+    /// `Date`; OAuth secrets in a `Location` are redacted.
     pub response_headers: BTreeMap<String, String>,
-    /// The body answered as text (OAuth tokens redacted), cut at [`BODY_LIMIT`] bytes.
+    /// The body answered as text (OAuth tokens redacted), cut at [`BODY_LIMIT`] bytes; an answer
+    /// that is not JSON (an HTML page, an image) is named by its type and size instead.
     pub response_body: Option<String>,
     /// Whether `response_body` was cut.
     pub response_body_truncated: bool,
@@ -210,6 +231,15 @@ fn copy_header_lines(lines: &mut Vec<u8>, headers: &HeaderMap) {
         lines.extend_from_slice(value.as_bytes());
         lines.push(b'\n');
     }
+}
+
+/// Whether a response is JSON (what the API answers), the one kind of answer body the journal
+/// keeps.
+fn speaks_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("json"))
 }
 
 /// Copies at most [`BODY_LIMIT`] bytes of `bytes` into `kept`, reusing its buffer; says whether
@@ -230,6 +260,8 @@ fn redacted_headers(lines: &[u8]) -> BTreeMap<String, String> {
             let value = if name == header::AUTHORIZATION.as_str() {
                 let scheme = value.split(' ').next().unwrap_or("");
                 format!("{scheme} [redacted]")
+            } else if name == header::LOCATION.as_str() {
+                redacted_url(value)
             } else {
                 value.to_owned()
             };
@@ -241,23 +273,61 @@ fn redacted_headers(lines: &[u8]) -> BTreeMap<String, String> {
 /// A request body for reading, with OAuth secrets hidden in form and JSON bodies.
 fn redacted_body(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    if let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(&text) {
-        for name in SECRET_PARAMETERS {
-            if let Some(value) = fields.get_mut(name) {
-                *value = serde_json::Value::String("[redacted]".to_owned());
-            }
-        }
-        return serde_json::Value::Object(fields).to_string();
+    if let Some(redacted) = redacted_json(&text) {
+        return redacted;
     }
     if text.contains('=') && !text.contains('\n') {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in form_urlencoded::parse(text.as_bytes()) {
-            let secret = SECRET_PARAMETERS.contains(&key.as_ref());
-            form.append_pair(&key, if secret { "[redacted]" } else { &value });
-        }
-        return form.finish();
+        return redacted_form(&text);
     }
     text.into_owned()
+}
+
+/// An answer body for reading: JSON with OAuth tokens hidden, or the note that stands for a
+/// body that was not kept.
+fn redacted_answer(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    redacted_json(&text).unwrap_or_else(|| text.into_owned())
+}
+
+/// A JSON object with its OAuth secrets hidden; `None` for anything else.
+fn redacted_json(text: &str) -> Option<String> {
+    let serde_json::Value::Object(mut fields) = serde_json::from_str(text).ok()? else {
+        return None;
+    };
+    for name in SECRET_PARAMETERS {
+        if let Some(value) = fields.get_mut(name) {
+            *value = serde_json::Value::String("[redacted]".to_owned());
+        }
+    }
+    Some(serde_json::Value::Object(fields).to_string())
+}
+
+/// Form parameters (a body, a query, a fragment) with OAuth secrets hidden.
+fn redacted_form(text: &str) -> String {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(text.as_bytes()) {
+        let secret = SECRET_PARAMETERS.contains(&key.as_ref());
+        form.append_pair(&key, if secret { "[redacted]" } else { &value });
+    }
+    form.finish()
+}
+
+/// A redirect target with the OAuth secrets of its query and fragment hidden (the
+/// authorization endpoint hands out codes and implicit-flow tokens in them).
+fn redacted_url(url: &str) -> String {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (url, None),
+    };
+    let mut redacted = match rest.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", redacted_form(query)),
+        None => rest.to_owned(),
+    };
+    if let Some(fragment) = fragment {
+        redacted.push('#');
+        redacted.push_str(&redacted_form(fragment));
+    }
+    redacted
 }
 
 /// A bounded ring of the most recent requests.
@@ -352,13 +422,18 @@ mod tests {
                 client_id: Some("app"),
             })
             .unwrap();
+        let mut answered = HeaderMap::new();
+        answered.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         journal.finish(
             ticket,
             Outcome {
                 status: 200,
                 duration_us: 0,
                 body: b"",
-                response_headers: &HeaderMap::new(),
+                response_headers: &answered,
                 response_body: br#"{"access_token":"t","id":1}"#,
                 fault_rule_id: None,
             },
@@ -425,6 +500,45 @@ mod tests {
         assert_eq!(
             entries[0].path, "/fast",
             "the slot belongs to the later request"
+        );
+    }
+
+    #[test]
+    fn answers_keep_json_bodies_and_hide_secrets_in_redirects_and_pages() {
+        let journal = Journal::new(2);
+        let uri: Uri = "/oauth/authorize".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_static("https://app.example/cb?code=c0de&state=s#access_token=t"),
+        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        let arrival = Arrival {
+            at_ms: 0,
+            method: &Method::GET,
+            uri: &uri,
+            headers: &HeaderMap::new(),
+            client_id: None,
+        };
+        let ticket = journal.begin(arrival).unwrap();
+        let page = b"<code id=\"authorization_code\">c0de</code>";
+        let outcome = Outcome {
+            status: 302,
+            duration_us: 0,
+            body: b"",
+            response_headers: &headers,
+            response_body: page,
+            fault_rule_id: None,
+        };
+        journal.finish(ticket, outcome);
+        let entry = &journal.entries(|_| true, None)[0];
+        assert_eq!(
+            entry.response_headers["location"],
+            "https://app.example/cb?code=%5Bredacted%5D&state=s#access_token=%5Bredacted%5D"
+        );
+        assert_eq!(
+            entry.response_body.as_deref(),
+            Some(format!("[text/html body of {} bytes, not kept]", page.len()).as_str())
         );
     }
 

@@ -618,3 +618,59 @@ async fn the_apps_view_shows_rate_windows_and_token_expiry_on_the_mock_clock() {
     );
     assert_eq!(admin_app["rate_limits"][0]["used"], 0, "and the hourly one");
 }
+
+#[tokio::test]
+async fn codes_handed_out_in_redirects_and_pages_are_not_journaled() {
+    let app = TestApp::spawn().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = |redirect_uri: &'static str| {
+        no_redirects
+            .get(app.url("/oauth/authorize"))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", ADMIN_APP.0),
+                ("redirect_uri", redirect_uri),
+                ("state", "xyz"),
+            ])
+            .send()
+    };
+    let redirected = authorize("http://localhost:8080/callback").await.unwrap();
+    assert_eq!(redirected.status(), 302);
+    let location = header(&redirected, "location").unwrap().to_owned();
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let page = authorize("urn:ietf:wg:oauth:2.0:oob").await.unwrap();
+    let page = page.text().await.unwrap();
+    let shown = page
+        .split("<code id=\"authorization_code\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    let (_, entries) = admin(
+        &app,
+        Method::GET,
+        "/__admin/requests?path=/oauth/authorize",
+        None,
+    )
+    .await;
+    assert_eq!(
+        entries[0]["response_headers"]["location"],
+        "http://localhost:8080/callback?code=%5Bredacted%5D&state=xyz"
+    );
+    assert!(entries[1]["response_body"]
+        .as_str()
+        .unwrap()
+        .starts_with("[text/html"));
+    let journaled = entries.to_string();
+    assert!(!journaled.contains(code) && !journaled.contains(shown));
+}
