@@ -3,24 +3,35 @@
 //! A fixed ring of slots. A request takes the next sequence number from an atomic counter as
 //! it arrives and writes what it sent into slot `number % capacity` under that slot's own tiny
 //! lock ([`Journal::begin`]); when it is answered it adds the outcome to the same slot
-//! ([`Journal::finish`]). Requests only meet when they land on the same slot, and memory is
-//! bounded by the capacity. Each slot keeps its buffers from one request to the next and copies
-//! into them, so recording allocates nothing once the ring has warmed up, frees nothing, and
-//! holds no reference into the connection's read buffers. Turning a slot into readable JSON,
-//! with credentials redacted, happens only when someone reads the journal. The answer is kept
-//! the same way: its status, headers and body, the body cut at the same [`BODY_LIMIT`].
+//! ([`Journal::finish`]). Requests only meet when they land on the same slot. Each slot keeps
+//! its buffers from one request to the next and copies into them, so recording allocates
+//! nothing once the ring has warmed up and holds no reference into the connection's read
+//! buffers. Turning a slot into readable JSON, with credentials redacted, happens only when
+//! someone reads the journal.
+//!
+//! Memory is bounded twice: in entries (the ring's capacity) and in bytes. Each entry keeps at
+//! most [`HEADERS_LIMIT`] bytes of headers and [`BODY_LIMIT`] of body (cut ones are marked), a
+//! slot's buffers shrink when a large entry gives way to a small one, and the bytes all slots
+//! hold (`Record::held_bytes`) are counted against `--journal-max-bytes`: past it, the oldest
+//! entries are dropped, buffers and all, until the journal fits again.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use axum::http::{header, HeaderMap, Method, Uri};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-/// Request and response bodies are kept up to this many bytes each.
+/// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
+
+/// Request headers (as `name: value` lines) are kept up to this many bytes.
+pub const HEADERS_LIMIT: usize = 8192;
+
+/// A buffer keeps up to this much room beyond what its entry needs; more is given back.
+const SPARE_BYTES: usize = 1024;
 
 /// Parameters whose values are credentials, hidden when bodies are shown.
 const SECRET_PARAMETERS: [&str; 5] = [
@@ -79,8 +90,9 @@ struct Record {
     /// Path and query, as sent.
     target: String,
     client_id: Option<String>,
-    /// `name: value` lines; values need not be UTF-8.
+    /// `name: value` lines, cut at [`HEADERS_LIMIT`]; values need not be UTF-8.
     headers: Vec<u8>,
+    headers_truncated: bool,
     status: u16,
     duration_us: u64,
     body: Vec<u8>,
@@ -90,9 +102,34 @@ struct Record {
     response_body: Vec<u8>,
     response_body_truncated: bool,
     fault_rule_id: Option<u64>,
+    /// [`Record::held_bytes`] when the journal last counted this record.
+    counted: usize,
 }
 
 impl Record {
+    /// The heap bytes this record's buffers hold, what the byte budget counts. Every buffer a
+    /// record keeps belongs in this sum (a recorded response, say, would add its own).
+    fn held_bytes(&self) -> usize {
+        self.target.capacity()
+            + self.client_id.as_ref().map_or(0, String::capacity)
+            + self.headers.capacity()
+            + self.body.capacity()
+            + self.response_headers.capacity()
+            + self.response_body.capacity()
+    }
+
+    /// Gives the buffers' memory back (an evicted or cleared entry).
+    fn release(&mut self) {
+        self.id = 0;
+        self.answered = false;
+        self.target = String::new();
+        self.client_id = None;
+        self.headers = Vec::new();
+        self.body = Vec::new();
+        self.response_headers = Vec::new();
+        self.response_body = Vec::new();
+    }
+
     fn note(&mut self, id: u64, arrival: &Arrival<'_>) {
         self.id = id;
         self.answered = false;
@@ -112,7 +149,8 @@ impl Record {
             }
             (kept, client_id) => *kept = client_id.map(str::to_owned),
         }
-        copy_header_lines(&mut self.headers, arrival.headers);
+        self.headers_truncated = copy_header_lines(&mut self.headers, arrival.headers);
+        shrink_string(&mut self.target);
     }
 
     fn answer(&mut self, outcome: &Outcome<'_>) {
@@ -139,6 +177,7 @@ impl Record {
                     "[{content_type} body of {size} bytes, not kept]"
                 );
             }
+            shrink(&mut self.response_body);
             false
         };
         self.fault_rule_id = outcome.fault_rule_id;
@@ -171,6 +210,7 @@ impl Record {
             status: self.status,
             duration_ms: self.duration_us as f64 / 1000.0,
             request_headers: redacted_headers(&self.headers),
+            request_headers_truncated: self.headers_truncated,
             body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
             body_truncated: self.body_truncated,
             response_headers: redacted_headers(&self.response_headers),
@@ -206,14 +246,17 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// Request headers; `Authorization` is redacted.
     pub request_headers: BTreeMap<String, String>,
-    /// Request body as text (OAuth secrets redacted), cut at [`BODY_LIMIT`] bytes.
+    /// Whether headers were left out: only the first `HEADERS_LIMIT` (8,192) bytes of whole
+    /// `name: value` lines are kept.
+    pub request_headers_truncated: bool,
+    /// Request body as text (OAuth secrets redacted), cut at `BODY_LIMIT` (4,096) bytes.
     pub body: Option<String>,
     /// Whether `body` was cut.
     pub body_truncated: bool,
     /// The headers answered (rate-limit headers, `Retry-After`, content type...), except
     /// `Date`; OAuth secrets in a `Location` are redacted.
     pub response_headers: BTreeMap<String, String>,
-    /// The body answered as text (OAuth tokens redacted), cut at [`BODY_LIMIT`] bytes; an answer
+    /// The body answered as text (OAuth tokens redacted), cut at `BODY_LIMIT` bytes; an answer
     /// that is not JSON (an HTML page, an image) is named by its type and size instead.
     pub response_body: Option<String>,
     /// Whether `response_body` was cut.
@@ -222,15 +265,31 @@ pub struct JournalEntry {
     pub fault_rule_id: Option<u64>,
 }
 
-/// Copies `headers` as `name: value` lines into `lines`, reusing its buffer.
-fn copy_header_lines(lines: &mut Vec<u8>, headers: &HeaderMap) {
+/// Copies `headers` as `name: value` lines into `lines`, reusing its buffer, up to
+/// [`HEADERS_LIMIT`] bytes of whole lines; says whether lines were left out.
+fn copy_header_lines(lines: &mut Vec<u8>, headers: &HeaderMap) -> bool {
     lines.clear();
+    let mut truncated = false;
     for (name, value) in headers {
-        lines.extend_from_slice(name.as_str().as_bytes());
-        lines.extend_from_slice(b": ");
-        lines.extend_from_slice(value.as_bytes());
-        lines.push(b'\n');
+        let line = [name.as_str().as_bytes(), b": ", value.as_bytes(), b"\n"];
+        let length: usize = line.iter().map(|part| part.len()).sum();
+        if lines.len() + length > HEADERS_LIMIT {
+            truncated = true;
+            break;
+        }
+        line.iter().for_each(|part| lines.extend_from_slice(part));
     }
+    shrink(lines);
+    truncated
+}
+
+/// Copies at most [`BODY_LIMIT`] bytes of `bytes` into `kept`, reusing its buffer; says whether
+/// it had to cut.
+fn copy_cut(kept: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    kept.clear();
+    kept.extend_from_slice(&bytes[..bytes.len().min(BODY_LIMIT)]);
+    shrink(kept);
+    bytes.len() > BODY_LIMIT
 }
 
 /// Whether a response is JSON (what the API answers), the one kind of answer body the journal
@@ -240,14 +299,6 @@ fn speaks_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("json"))
-}
-
-/// Copies at most [`BODY_LIMIT`] bytes of `bytes` into `kept`, reusing its buffer; says whether
-/// it had to cut.
-fn copy_cut(kept: &mut Vec<u8>, bytes: &[u8]) -> bool {
-    kept.clear();
-    kept.extend_from_slice(&bytes[..bytes.len().min(BODY_LIMIT)]);
-    bytes.len() > BODY_LIMIT
 }
 
 /// Request headers for reading, with credentials hidden; a repeated header keeps its last value.
@@ -330,24 +381,86 @@ fn redacted_url(url: &str) -> String {
     redacted
 }
 
+/// A buffer's spare room given back when it is much larger than its contents now need.
+fn shrink(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > buffer.len() + SPARE_BYTES {
+        buffer.shrink_to(buffer.len() + SPARE_BYTES / 2);
+    }
+}
+
+fn shrink_string(buffer: &mut String) {
+    if buffer.capacity() > buffer.len() + SPARE_BYTES {
+        buffer.shrink_to(buffer.len() + SPARE_BYTES / 2);
+    }
+}
+
 /// A bounded ring of the most recent requests.
 #[derive(Debug)]
 pub struct Journal {
     slots: Box<[Mutex<Record>]>,
     next: AtomicU64,
+    /// The byte budget: what all slots' buffers may hold together.
+    max_bytes: usize,
+    /// What all slots' buffers hold now (the sum of their last counted `held_bytes`).
+    held: AtomicUsize,
+    /// Ids below this have been dropped to keep the budget: eviction goes on from here.
+    evicted_below: AtomicU64,
 }
 
 impl Journal {
-    /// A journal keeping the last `capacity` requests (0 keeps none).
-    pub fn new(capacity: usize) -> Self {
+    /// A journal keeping the last `capacity` requests (0 keeps none), in at most `max_bytes`.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             slots: (0..capacity).map(|_| Mutex::default()).collect(),
             next: AtomicU64::new(1),
+            max_bytes,
+            held: AtomicUsize::new(0),
+            evicted_below: AtomicU64::new(1),
         }
     }
 
     fn slot(&self, id: u64) -> &Mutex<Record> {
         &self.slots[(id % self.slots.len() as u64) as usize]
+    }
+
+    /// Brings the count of held bytes up to date with `record`'s buffers.
+    fn count(&self, record: &mut Record) {
+        let now = record.held_bytes();
+        // Once the ring has warmed up this is the usual case: no shared counter to touch.
+        if now == record.counted {
+            return;
+        }
+        if now > record.counted {
+            self.held.fetch_add(now - record.counted, Ordering::AcqRel);
+        } else {
+            self.held.fetch_sub(record.counted - now, Ordering::AcqRel);
+        }
+        record.counted = now;
+    }
+
+    /// Drops the oldest entries, buffers and all, until the journal is within its budget.
+    /// Takes one slot lock at a time, never while the caller holds one.
+    fn keep_within_budget(&self) {
+        while self.held.load(Ordering::Acquire) > self.max_bytes {
+            let next = self.next.load(Ordering::Acquire);
+            let oldest_kept = next.saturating_sub(self.slots.len() as u64).max(1);
+            // Claim the oldest id not yet dropped; ids the ring has overwritten are skipped.
+            let claimed =
+                self.evicted_below
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |below| {
+                        let id = below.max(oldest_kept);
+                        (id < next).then_some(id + 1)
+                    });
+            let Ok(below) = claimed else {
+                return; // Nothing older is left to drop.
+            };
+            let id = below.max(oldest_kept);
+            let mut record = self.slot(id).lock();
+            if record.id == id {
+                record.release();
+                self.count(&mut record);
+            }
+        }
     }
 
     /// Notes an arriving request under the next id; `None` when the journal keeps nothing.
@@ -356,17 +469,34 @@ impl Journal {
             return None;
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.slot(id).lock().note(id, &arrival);
+        {
+            let mut record = self.slot(id).lock();
+            record.note(id, &arrival);
+            self.count(&mut record);
+        }
+        self.keep_within_budget();
         Some(Ticket(id))
     }
 
     /// Adds the answer to a request noted by [`Journal::begin`]. A request whose slot a later
-    /// one has taken meanwhile (more requests in flight than the journal holds) is forgotten.
+    /// one has taken meanwhile (more requests in flight than the journal holds), or that was
+    /// dropped to keep the byte budget, is forgotten.
     pub fn finish(&self, ticket: Ticket, outcome: Outcome<'_>) {
-        let mut record = self.slot(ticket.0).lock();
-        if record.id == ticket.0 {
+        {
+            let mut record = self.slot(ticket.0).lock();
+            if record.id != ticket.0 {
+                return;
+            }
             record.answer(&outcome);
+            self.count(&mut record);
         }
+        self.keep_within_budget();
+    }
+
+    /// The bytes the journal's entries hold now (what `--journal-max-bytes` bounds).
+    #[cfg(any(test, feature = "bench-internals"))]
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Acquire)
     }
 
     /// Answered requests oldest first that `wanted` accepts, the most recent `limit` of them.
@@ -389,12 +519,14 @@ impl Journal {
         entries.split_off(skip)
     }
 
-    /// Forgets every request.
+    /// Forgets every request and gives their buffers' memory back.
     pub fn clear(&self) {
+        self.evicted_below
+            .fetch_max(self.next.load(Ordering::Acquire), Ordering::AcqRel);
         for slot in self.slots.iter() {
             let mut record = slot.lock();
-            record.id = 0;
-            record.answered = false;
+            record.release();
+            self.count(&mut record);
         }
     }
 }
@@ -422,19 +554,14 @@ mod tests {
                 client_id: Some("app"),
             })
             .unwrap();
-        let mut answered = HeaderMap::new();
-        answered.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
         journal.finish(
             ticket,
             Outcome {
                 status: 200,
                 duration_us: 0,
                 body: b"",
-                response_headers: &answered,
-                response_body: br#"{"access_token":"t","id":1}"#,
+                response_headers: &HeaderMap::new(),
+                response_body: b"",
                 fault_rule_id: None,
             },
         );
@@ -442,7 +569,7 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_only_the_most_recent_entries_in_order() {
-        let journal = Journal::new(3);
+        let journal = Journal::new(3, usize::MAX);
         for i in 0..10 {
             record(&journal, &format!("/{i}?page={i}"));
         }
@@ -459,11 +586,6 @@ mod tests {
         );
         assert_eq!(last.request_headers["authorization"], "Bearer [redacted]");
         assert_eq!(last.request_headers["procore-company-id"], "8001");
-        assert_eq!(
-            last.response_body.as_deref(),
-            Some(r#"{"access_token":"[redacted]","id":1}"#),
-            "answered tokens are redacted like sent ones"
-        );
         assert_eq!(journal.entries(|e| e.path == "/8", None).len(), 1);
         journal.clear();
         assert!(journal.entries(|_| true, None).is_empty());
@@ -471,7 +593,7 @@ mod tests {
 
     #[test]
     fn requests_in_flight_are_not_listed_and_a_lapped_one_is_forgotten() {
-        let journal = Journal::new(1);
+        let journal = Journal::new(1, usize::MAX);
         let uri: Uri = "/slow".parse().unwrap();
         let arrival = Arrival {
             at_ms: 0,
@@ -504,42 +626,22 @@ mod tests {
     }
 
     #[test]
-    fn answers_keep_json_bodies_and_hide_secrets_in_redirects_and_pages() {
-        let journal = Journal::new(2);
-        let uri: Uri = "/oauth/authorize".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::LOCATION,
-            HeaderValue::from_static("https://app.example/cb?code=c0de&state=s#access_token=t"),
+    fn past_the_byte_budget_the_oldest_entries_are_dropped() {
+        let journal = Journal::new(100, 4 * 1024);
+        for i in 0..50 {
+            record(&journal, &format!("/{i}?{}", "q".repeat(500)));
+            assert!(journal.held_bytes() <= 4 * 1024);
+        }
+        let entries = journal.entries(|_| true, None);
+        assert!(entries.len() < 50, "older entries gave way");
+        assert_eq!(entries.last().unwrap().path, "/49", "the newest is kept");
+        let ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[1] == pair[0] + 1),
+            "only the oldest are dropped: {ids:?}"
         );
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        let arrival = Arrival {
-            at_ms: 0,
-            method: &Method::GET,
-            uri: &uri,
-            headers: &HeaderMap::new(),
-            client_id: None,
-        };
-        let ticket = journal.begin(arrival).unwrap();
-        let page = b"<code id=\"authorization_code\">c0de</code>";
-        let outcome = Outcome {
-            status: 302,
-            duration_us: 0,
-            body: b"",
-            response_headers: &headers,
-            response_body: page,
-            fault_rule_id: None,
-        };
-        journal.finish(ticket, outcome);
-        let entry = &journal.entries(|_| true, None)[0];
-        assert_eq!(
-            entry.response_headers["location"],
-            "https://app.example/cb?code=%5Bredacted%5D&state=s#access_token=%5Bredacted%5D"
-        );
-        assert_eq!(
-            entry.response_body.as_deref(),
-            Some(format!("[text/html body of {} bytes, not kept]", page.len()).as_str())
-        );
+        journal.clear();
+        assert_eq!(journal.held_bytes(), 0);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::faults::RouteTemplate;
 use super::journal::JournalEntry;
-use crate::error::{field_error, ApiError};
+use crate::domain::field_error;
+use crate::http::error::ApiError;
 
 /// The query parameters `GET /__admin/requests` reads; any other is refused.
 pub const FILTERS: [&str; 6] = ["method", "path", "status", "client_id", "since", "limit"];
