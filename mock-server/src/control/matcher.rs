@@ -14,8 +14,16 @@ use serde_json::Value;
 
 use super::faults::RouteTemplate;
 use super::journal::JournalEntry;
-use crate::domain::field_error;
-use crate::http::error::ApiError;
+
+/// A filter of `GET /__admin/requests` that cannot be read: which one, and why (the admin
+/// route answers it as a 400 naming the field).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterError {
+    /// The query parameter at fault.
+    pub field: String,
+    /// A sentence that names it and says what is wrong.
+    pub message: String,
+}
 
 /// The query parameters `GET /__admin/requests` reads; any other is refused.
 pub const FILTERS: [&str; 6] = ["method", "path", "status", "client_id", "since", "limit"];
@@ -291,17 +299,20 @@ impl RequestMatcher {
     }
 
     /// The matcher and `limit` that the query parameters of `GET /__admin/requests` ask for.
-    /// An unknown, repeated or malformed filter is a 400 naming it.
+    /// An unknown, repeated or malformed filter is refused, naming it.
     pub fn from_filters(
         pairs: &[(String, String)],
-    ) -> Result<(RequestMatcher, Option<usize>), ApiError> {
+    ) -> Result<(RequestMatcher, Option<usize>), FilterError> {
         let mut matcher = RequestMatcher::new();
         let mut limit = None;
         for (index, (name, raw)) in pairs.iter().enumerate() {
+            let bad = |problem: String| FilterError {
+                field: name.clone(),
+                message: format!("{name} {problem}"),
+            };
             if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
-                return Err(ApiError::bad_field(name, "is given more than once"));
+                return Err(bad("is given more than once".to_owned()));
             }
-            let bad = |problem: String| ApiError::bad_field(name, problem);
             let text = Value::String(raw.clone());
             match name.as_str() {
                 "method" => matcher.method = Some(raw.clone()),
@@ -316,13 +327,12 @@ impl RequestMatcher {
                     );
                 }
                 _ => {
-                    let message = format!(
-                        "`{name}` is not a filter of /__admin/requests; the filters are {}",
-                        FILTERS.join(", ")
-                    );
-                    return Err(ApiError::BadRequest {
-                        errors: field_error(name, message.clone()),
-                        message,
+                    return Err(FilterError {
+                        field: name.clone(),
+                        message: format!(
+                            "`{name}` is not a filter of /__admin/requests; the filters are {}",
+                            FILTERS.join(", ")
+                        ),
                     });
                 }
             }

@@ -300,7 +300,11 @@ async fn save_state(State(state): State<AppState>) -> Result<Response, ApiError>
 /// `GET /__admin/requests?method=&path=&status=&client_id=&since=&limit=`: the journal,
 /// oldest first (see [`RequestMatcher::from_filters`]).
 async fn requests(State(state): State<AppState>, url: RequestUrl) -> Result<Response, ApiError> {
-    let (matcher, limit) = RequestMatcher::from_filters(&url.query)?;
+    let (matcher, limit) =
+        RequestMatcher::from_filters(&url.query).map_err(|refused| ApiError::BadRequest {
+            errors: field_error(&refused.field, refused.message.clone()),
+            message: refused.message,
+        })?;
     let entries = state
         .control()
         .journal
