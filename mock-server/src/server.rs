@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::control::journal::JournalEntry;
+use crate::control::matcher::RequestMatcher;
 use crate::fixtures::Fixture;
 use crate::http::connection::{self, Timeouts};
 use crate::state::AppState;
@@ -148,7 +149,24 @@ impl MockServer {
     /// assert_eq!(requests[0].status, 401, "no token was sent");
     /// ```
     pub fn received_requests(&self) -> Vec<JournalEntry> {
-        self.state.control().journal.entries(None, None, None)
+        self.state.control().journal.entries(|_| true, None)
+    }
+
+    /// The journaled requests that `matcher` matches, oldest first: what
+    /// `POST /__admin/requests/count` answers, for asserting what an integration did.
+    ///
+    /// ```
+    /// use procore_mock::{MockServer, RequestMatcher};
+    ///
+    /// let server = MockServer::start();
+    /// let deletes = RequestMatcher::new().method("DELETE");
+    /// assert!(server.requests_matching(&deletes).is_empty());
+    /// ```
+    pub fn requests_matching(&self, matcher: &RequestMatcher) -> Vec<JournalEntry> {
+        self.state
+            .control()
+            .journal
+            .entries(|entry| matcher.matches(entry), None)
     }
 }
 

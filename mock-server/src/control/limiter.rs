@@ -42,6 +42,23 @@ pub struct WindowStatus {
     pub reset: i64,
 }
 
+/// Where one of an app's windows stands, as `GET /__admin/apps` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WindowUsage {
+    /// `hourly` or `spike`.
+    pub window: &'static str,
+    /// The window's length in seconds.
+    pub length_seconds: i64,
+    /// The limit in force.
+    pub limit: u64,
+    /// Requests counted in the window now.
+    pub used: u64,
+    /// What `X-Rate-Limit-Remaining` would say.
+    pub remaining: u64,
+    /// What `X-Rate-Limit-Reset` would say: epoch seconds (mock clock).
+    pub reset: i64,
+}
+
 /// The answer for one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -72,7 +89,7 @@ struct ClientWindows {
 }
 
 /// One rolling window: (bucket index, count) for the buckets that saw requests, oldest first.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Window {
     length_ms: i64,
     bucket_ms: i64,
@@ -185,6 +202,47 @@ impl RateLimiter {
     /// Forgets every count (a reset of the mock).
     pub fn clear(&self) {
         self.clients.clear();
+    }
+
+    /// Where each window that is on stands for `client_id` at `now_ms`, without counting.
+    pub fn usage(&self, client_id: &str, now_ms: i64) -> Vec<WindowUsage> {
+        let limits = self.limits();
+        let fresh = || ClientWindows {
+            hourly: Window::new(HOURLY_WINDOW_MS),
+            spike: Window::new(SPIKE_WINDOW_MS),
+        };
+        let mut windows = match self.clients.get(client_id) {
+            // Expiring old buckets changes no answer, so a read may do it.
+            Some(entry) => {
+                let mut windows = entry.lock();
+                windows.hourly.expire(now_ms);
+                windows.spike.expire(now_ms);
+                ClientWindows {
+                    hourly: windows.hourly.clone(),
+                    spike: windows.spike.clone(),
+                }
+            }
+            None => fresh(),
+        };
+        let ClientWindows { hourly, spike } = &mut windows;
+        [
+            ("hourly", hourly, limits.hourly),
+            ("spike", spike, limits.spike),
+        ]
+        .into_iter()
+        .filter(|(_, _, limit)| *limit > 0)
+        .map(|(name, window, limit)| {
+            let status = window.status(limit, now_ms);
+            WindowUsage {
+                window: name,
+                length_seconds: window.length_ms / 1000,
+                limit,
+                used: window.count(),
+                remaining: status.remaining,
+                reset: status.reset,
+            }
+        })
+        .collect()
     }
 
     /// Admits and counts a request of `client_id` at `now_ms`, or refuses it.
@@ -346,6 +404,39 @@ mod tests {
         }
         let windows = limiter.clients.get("a").unwrap();
         assert!(windows.lock().hourly.buckets.len() <= BUCKETS_PER_WINDOW as usize + 1);
+    }
+
+    #[test]
+    fn usage_reports_each_window_without_counting() {
+        let limiter = limiter(100, 5);
+        assert_eq!(limiter.usage("a", 0)[1].used, 0, "an app that sent nothing");
+        limiter.admit("a", 0);
+        limiter.admit("a", 0);
+        let usage = limiter.usage("a", 0);
+        assert_eq!(usage.len(), 2);
+        assert_eq!(
+            (usage[0].window, usage[0].used, usage[0].remaining),
+            ("hourly", 2, 98)
+        );
+        assert_eq!(
+            (usage[1].window, usage[1].limit, usage[1].remaining),
+            ("spike", 5, 3)
+        );
+        assert_eq!(limiter.usage("a", 0), usage, "reading counts nothing");
+        assert_eq!(
+            limiter.usage("a", 20_000)[1].used,
+            0,
+            "the spike window rolled"
+        );
+        limiter.set_limits(Limits {
+            hourly: 0,
+            spike: 5,
+        });
+        assert_eq!(
+            limiter.usage("a", 0).len(),
+            1,
+            "a window that is off is not shown"
+        );
     }
 
     #[test]

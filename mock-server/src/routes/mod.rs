@@ -4,6 +4,7 @@ pub mod admin;
 pub mod companies;
 pub mod company_users;
 pub mod crux;
+pub mod dashboard;
 pub mod oauth;
 pub mod project_users;
 pub mod vendors;

@@ -6,22 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn admin(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// `PUT /__admin/rate-limits` with `limits`.
 async fn set_limits(app: &TestApp, limits: Value) {
     let (status, _) = admin(
@@ -234,10 +218,18 @@ async fn a_fault_rule_answers_matching_requests_then_runs_out() {
     let entry = &journaled.as_array().unwrap()[1];
     assert_eq!(entry["status"], 503);
     assert_eq!(
-        entry["response_headers"],
-        json!({"retry-after": "30"}),
+        entry["fault_rule_id"], id,
+        "the journal names the rule that fired"
+    );
+    assert_eq!(entry["response_headers"]["retry-after"], "30");
+    assert!(
+        entry["response_headers"]["x-rate-limit-remaining"].is_null(),
         "the journal shows what the fault answered, and no limiter ran"
     );
+    assert!(entry["response_body"]
+        .as_str()
+        .unwrap()
+        .contains("Injected fault"));
     let (_, rules) = admin(&app, reqwest::Method::GET, "/__admin/faults", None).await;
     assert_eq!(rules[0]["hits"], 1);
     assert_eq!(rules[0]["hits_left"], 0);
