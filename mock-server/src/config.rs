@@ -80,12 +80,24 @@ pub struct Config {
     /// on `POST /__admin/state/save`.
     #[arg(long, env = "PROCORE_MOCK_STATE_FILE")]
     pub state_file: Option<PathBuf>,
+
+    /// How long a webhook receiver has to answer a delivery, in milliseconds (Procore: 5 s).
+    #[arg(long, env = "PROCORE_MOCK_WEBHOOK_TIMEOUT_MS", default_value_t = crate::domain::webhooks::DEFAULT_TIMEOUT_MS)]
+    pub webhook_timeout_ms: u64,
+
+    /// Most webhook events waiting for delivery per company; events beyond it are dropped
+    /// (and listed by `GET /__admin/webhooks`).
+    #[arg(long, env = "PROCORE_MOCK_WEBHOOK_QUEUE_SIZE", default_value_t = DEFAULT_WEBHOOK_QUEUE_SIZE)]
+    pub webhook_queue_size: usize,
 }
 
 /// Procore's documented hourly allowance per application.
 pub const DEFAULT_HOURLY_LIMIT: u64 = 3600;
 /// Journal entries kept by default.
 pub const DEFAULT_JOURNAL_SIZE: usize = 10_000;
+
+/// Webhook events waiting per company by default.
+pub const DEFAULT_WEBHOOK_QUEUE_SIZE: usize = 10_000;
 
 /// Four mebibytes: room for an avatar upload, small enough to refuse floods.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -106,6 +118,8 @@ impl Default for Config {
             journal_size: DEFAULT_JOURNAL_SIZE,
             admin_token: None,
             state_file: None,
+            webhook_timeout_ms: crate::domain::webhooks::DEFAULT_TIMEOUT_MS,
+            webhook_queue_size: DEFAULT_WEBHOOK_QUEUE_SIZE,
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`domain`]: Procore's business rules as plain functions over the store.
 //! - [`control`]: the control plane: rate limits, fault injection, the request journal and
 //!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
+//! - [`delivery`]: the webhook delivery engine: a bounded background worker that POSTs queued
+//!   events to hooks, retrying on the mock clock, with fault rules for deliveries.
 //! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
 //! - [`routes`]: one module per resource; [`app`] assembles them.
 //! - [`views`]: how records are written on the wire, by a small JSON writer
@@ -23,6 +25,7 @@
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod fixtures;

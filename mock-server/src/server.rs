@@ -16,16 +16,20 @@ use crate::state::AppState;
 /// How long a dropped [`MockServer`] waits for open connections before it stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves the mock on `listener` until `shutdown` resolves, finishes in-flight requests, then
-/// writes the state file when one is configured.
+/// Serves the mock on `listener` (and delivers webhooks) until `shutdown` resolves, finishes
+/// in-flight requests, then writes the state file when one is configured.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, crate::app(state.clone()))
+    // Webhook deliveries go on beside the requests, for as long as the server serves.
+    let deliveries = tokio::spawn(crate::delivery::run(state.clone()));
+    let served = axum::serve(listener, crate::app(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    deliveries.abort();
+    served?;
     if let Some(path) = state.save_state_file()? {
         tracing::info!(path = %path.display(), "state saved");
     }

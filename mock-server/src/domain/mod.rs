@@ -11,3 +11,4 @@ pub mod company_users;
 pub mod filters;
 pub mod project_users;
 pub mod validation;
+pub mod webhooks;

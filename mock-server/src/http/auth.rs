@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 
+use crate::domain::webhooks::Actor;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::oauth::AccessToken;
@@ -120,6 +121,14 @@ fn scope_for(method: &Method) -> Scope {
 }
 
 impl Caller {
+    /// Who changes made by this request are attributed to (in webhook events).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.token.grant.resource_owner_id,
+            application_id: self.token.grant.client_id.clone(),
+        }
+    }
+
     /// The application the token was issued to, in `store`. A token whose app is gone (the
     /// state was replaced since the token was issued) is invalid.
     pub fn app<'s>(&self, store: &'s Store) -> Result<&'s OAuthApp, ApiError> {

@@ -1,5 +1,6 @@
 //! The mock's own control endpoints, all under `/__admin`: clock, rate limits, faults, reset,
-//! state, the request journal, health. Guarded by `--admin-token` when one is set.
+//! state, the request journal, health, and the webhook endpoints of [`super::webhooks`].
+//! Guarded by `--admin-token` when one is set.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -40,6 +41,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/__admin/state", get(get_state).put(put_state))
         .route("/__admin/state/save", post(save_state))
         .route("/__admin/requests", get(requests).delete(clear_requests))
+        .merge(super::webhooks::admin_routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
 }
 
@@ -63,7 +65,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 }
 
 /// Reads a JSON body into `T`; problems are 400s naming where they are.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();

@@ -13,6 +13,7 @@ use crate::domain::changes::{parse_bool, parse_id, UserChanges};
 use crate::domain::company_users;
 use crate::domain::filters::{UserQuery, View};
 use crate::domain::validation::validate_location;
+use crate::domain::webhooks::{Change, EventType};
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
@@ -178,6 +179,11 @@ async fn create(
         state.clock().now(),
     )?
     .id;
+    state.emit(
+        company,
+        &caller.actor(),
+        &[Change::company_user(EventType::Create, id)],
+    );
     detail(&state, StatusCode::CREATED, id, &directory)
 }
 
@@ -193,6 +199,11 @@ async fn update(
     let changes = UserChanges::parse(body.root("user")?, state.profile())?;
     let mut directory = company.write();
     company_users::update(&mut directory, id, &changes, state.clock().now())?;
+    state.emit(
+        company,
+        &caller.actor(),
+        &[Change::company_user(EventType::Update, id)],
+    );
     detail(&state, StatusCode::OK, id, &directory)
 }
 
@@ -272,6 +283,11 @@ async fn update_v13(
             let _ = directory.put_user(user);
         }
     }
+    state.emit(
+        company,
+        &caller.actor(),
+        &[Change::company_user(EventType::Update, id)],
+    );
     detail(&state, StatusCode::OK, id, &directory)
 }
 
@@ -352,7 +368,21 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let store = state.store();
     let company = caller.company(&store, company_id)?;
-    company_users::delete(&mut company.write(), id)?;
+    let mut directory = company.write();
+    // The user's memberships go with them: each is a project user deleted.
+    let projects: Vec<u64> = directory
+        .projects
+        .values()
+        .filter(|project| project.members.contains_key(&id))
+        .map(|project| project.id)
+        .collect();
+    company_users::delete(&mut directory, id)?;
+    let mut changes: Vec<Change> = projects
+        .into_iter()
+        .map(|project_id| Change::project_user(EventType::Delete, project_id, id))
+        .collect();
+    changes.push(Change::company_user(EventType::Delete, id));
+    state.emit(company, &caller.actor(), &changes);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -375,6 +405,11 @@ async fn reactivate(
         ..UserChanges::default()
     };
     company_users::update(&mut directory, id, &changes, state.clock().now())?;
+    state.emit(
+        company,
+        &caller.actor(),
+        &[Change::company_user(EventType::Update, id)],
+    );
     detail(&state, StatusCode::OK, id, &directory)
 }
 
@@ -411,10 +446,14 @@ async fn sync(
     let mut directory = company.write();
     let now = state.clock().now();
     let mut written = Vec::new();
+    let mut changes = Vec::new();
     let mut errors = Vec::new();
     for item in updates {
         match sync_one(&mut directory, &store, item, &state, now) {
-            Ok(id) => written.push(id),
+            Ok(change) => {
+                written.push(change.resource_id);
+                changes.push(change);
+            }
             Err(field_errors) => {
                 let mut echoed = item.as_object().cloned().unwrap_or_default();
                 echoed.insert("errors".to_owned(), json!(field_errors));
@@ -422,6 +461,7 @@ async fn sync(
             }
         }
     }
+    state.emit(company, &caller.actor(), &changes);
     let entities: Vec<CompanyUserView> = written
         .iter()
         .filter_map(|id| directory.user(*id))
@@ -451,13 +491,14 @@ impl WriteJson for SyncResult<'_> {
     }
 }
 
+/// Applies one sync item; the change it made, for webhooks.
 fn sync_one(
     directory: &mut Directory,
     store: &crate::store::Store,
     item: &Value,
     state: &AppState,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<u64, FieldErrors> {
+) -> Result<Change, FieldErrors> {
     let fields = item
         .as_object()
         .ok_or_else(|| field_error("base", "each update must be a user object"))?;
@@ -479,8 +520,10 @@ fn sync_one(
         },
     };
     let result = match target {
-        Some(id) => company_users::update(directory, id, &changes, now).map(|u| u.id),
-        None => company_users::create(directory, store.next_id(), &changes, now).map(|u| u.id),
+        Some(id) => company_users::update(directory, id, &changes, now)
+            .map(|u| Change::company_user(EventType::Update, u.id)),
+        None => company_users::create(directory, store.next_id(), &changes, now)
+            .map(|u| Change::company_user(EventType::Create, u.id)),
     };
     result.map_err(field_errors_of)
 }

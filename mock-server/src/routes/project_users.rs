@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::domain::changes::{parse_bool, parse_id, UserChanges};
 use crate::domain::filters::MemberQuery;
 use crate::domain::project_users;
+use crate::domain::webhooks::{Change, EventType};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
@@ -108,6 +109,8 @@ async fn add(
     let template = template_param(params)?;
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
+    let added = Change::project_user(EventType::Create, project_id, id);
+    state.emit(company, &caller.actor(), &[added]);
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)
 }
 
@@ -120,7 +123,10 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    project_users::remove(&mut company.write(), project_id, id)?;
+    let directory = &mut company.write();
+    project_users::remove(directory, project_id, id)?;
+    let removed = Change::project_user(EventType::Delete, project_id, id);
+    state.emit(company, &caller.actor(), &[removed]);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,23 +150,22 @@ async fn create(
         ),
         _ => None,
     };
+    let added = |id| Change::project_user(EventType::Create, project_id, id);
     let id = match existing {
         Some(id) => {
-            project_users::add(&mut company.write(), project_id, id, template)?;
+            let directory = &mut company.write();
+            project_users::add(directory, project_id, id, template)?;
+            state.emit(company, &caller.actor(), &[added(id)]);
             id
         }
         None => {
             let changes = UserChanges::parse(user, state.profile())?;
             let id = store.next_id();
             let now = state.clock().now();
-            project_users::create_in_project(
-                &mut company.write(),
-                project_id,
-                id,
-                &changes,
-                template,
-                now,
-            )?;
+            let directory = &mut company.write();
+            project_users::create_in_project(directory, project_id, id, &changes, template, now)?;
+            let created = Change::company_user(EventType::Create, id);
+            state.emit(company, &caller.actor(), &[created, added(id)]);
             id
         }
     };
@@ -189,6 +194,10 @@ async fn update(
     };
     let mut directory = company.write();
     project_users::set_active(&mut directory, project_id, id, is_active)?;
+    if is_active.is_some() {
+        let updated = Change::project_user(EventType::Update, project_id, id);
+        state.emit(company, &caller.actor(), &[updated]);
+    }
     member_response(&state, StatusCode::OK, &directory, project_id, id)
 }
 

@@ -15,3 +15,4 @@ mod profiles;
 mod project_users;
 mod server;
 mod snapshots;
+mod webhooks;
