@@ -18,7 +18,7 @@ pub const DELIVERY_LOG_LIMIT: usize = 1_000;
 pub const DROPPED_LOG_LIMIT: usize = 100;
 
 /// A company's webhooks.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyWebhooks {
     /// Hooks by id.
@@ -35,6 +35,18 @@ pub struct CompanyWebhooks {
     pub dropped_total: u64,
 }
 
+impl Default for CompanyWebhooks {
+    fn default() -> Self {
+        Self {
+            hooks: BTreeMap::new(),
+            next_id: first_id(),
+            dropped: VecDeque::new(),
+            dropped_total: 0,
+        }
+    }
+}
+
+/// Event and delivery ids start at 1.
 fn first_id() -> u64 {
     1
 }
