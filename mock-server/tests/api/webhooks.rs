@@ -362,6 +362,8 @@ async fn a_created_user_is_delivered_as_a_v2_event_with_the_destination_headers(
     assert_eq!(body["metadata"]["source_user_id"], 5001);
     assert_eq!(body["metadata"]["source_application_id"], ADMIN_APP.0);
     assert_eq!(body["ulid"].as_str().unwrap().len(), 26);
+    // Event ids once started at 0: a derived `Default` ignored the serde default of 1.
+    assert_eq!(body["id"], 1, "the company's first event");
     let log = deliveries(&app, hook, "").await;
     assert_eq!(outcomes(&log), ["ok"]);
     assert_eq!(log[0]["response_status"], 200);
@@ -939,4 +941,25 @@ async fn hooks_triggers_and_deliveries_survive_a_state_round_trip_and_go_with_a_
         "the restored queue is delivered"
     );
     assert_eq!(receiver.received()[0].body, receiver.received()[1].body);
+}
+
+#[tokio::test]
+async fn a_state_with_an_invalid_hook_is_refused_naming_where() {
+    let app = TestApp::spawn().await;
+    let (_, mut state) = admin(&app, Method::GET, "/__admin/state", None).await;
+    state["companies"][0]["webhooks"] = json!({
+        "hooks": [{
+            "id": 90001, "namespace": "procore", "api_version": "v2",
+            "destination_url": "http://127.0.0.1:9/in", "owned_by_user_id": 5001,
+            "triggers": [{"id": 90002, "resource_name": "Company Users", "event_type": "create", "user_id": 5001}],
+            "owned_by_project_id": 4999,
+        }],
+    });
+    let (status, error) = admin(&app, Method::PUT, "/__admin/state", Some(state)).await;
+    assert_eq!(status, 400);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("companies[0].webhooks.hooks[0].owned_by_project_id"),
+        "{message}"
+    );
 }
