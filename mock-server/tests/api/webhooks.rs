@@ -334,6 +334,17 @@ async fn webhook_calls_need_the_company_header_and_an_installed_app() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    let read_only = app.client_credentials_token(READONLY_APP).await;
+    let refused = app
+        .client
+        .post(app.url("/rest/v1.0/webhooks/hooks"))
+        .bearer_auth(read_only)
+        .header("Procore-Company-Id", COMPANY.to_string())
+        .json(&json!({"company_id": COMPANY, "hook": {"destination_url": "http://a"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "creating a hook needs the write scope");
 }
 
 #[tokio::test]
