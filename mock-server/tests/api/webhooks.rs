@@ -344,7 +344,11 @@ async fn webhook_calls_need_the_company_header_and_an_installed_app() {
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), 403, "creating a hook needs the write scope");
+    assert_eq!(
+        refused.status(),
+        403,
+        "creating a hook needs the write scope"
+    );
 }
 
 #[tokio::test]
