@@ -13,7 +13,8 @@
 //!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
 //! - [`delivery`]: the webhook delivery engine: a bounded background worker that POSTs queued
 //!   events to hooks, retrying on the mock clock, with fault rules for deliveries.
-//! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
+//! - [`http`]: each client connection with its timeouts ([`http::connection`]), and the
+//!   extractors and helpers shared by routes (auth, bodies, pagination, URLs, streamed bodies).
 //! - [`routes`]: one module per resource; [`app`] assembles them.
 //! - [`views`]: how records are written on the wire, by a small JSON writer
 //!   ([`views::writer`]) straight into the response buffer.

@@ -160,10 +160,12 @@ async fn create(
         }
         None => {
             let changes = UserChanges::parse(user, state.profile())?;
-            let id = store.next_id();
             let now = state.clock().now();
             let directory = &mut company.write();
-            project_users::create_in_project(directory, project_id, id, &changes, template, now)?;
+            let new_id = || store.next_id();
+            let id = project_users::create_in_project(
+                directory, project_id, new_id, &changes, template, now,
+            )?;
             let created = Change::company_user(EventType::Create, id);
             state.emit(company, &caller.actor(), &[created, added(id)]);
             id

@@ -9,6 +9,7 @@ mod directory;
 mod errors;
 mod filter_properties;
 mod fixtures;
+mod hardening;
 mod oauth;
 mod pagination;
 mod profiles;
