@@ -9,7 +9,6 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::webhooks::{Event, EventType, Resource};
-use crate::error::ApiError;
 
 /// What a rule does to a matching delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +50,24 @@ pub struct DeliveryFaultSpec {
     /// Matching deliveries to let through before the rule starts hitting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u64>,
+}
+
+/// What is wrong with a delivery fault rule (the admin API answers it as a 400 naming the
+/// field).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {message}")]
+pub struct InvalidDeliveryFault {
+    /// The field at fault.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> InvalidDeliveryFault {
+    InvalidDeliveryFault {
+        field,
+        message: message.into(),
+    }
 }
 
 /// A rule as `GET /__admin/webhooks/faults` lists it.
@@ -95,30 +112,30 @@ pub struct DeliveryFaults {
 
 impl DeliveryFaultSpec {
     /// The rule's resource and event type, after checking every field (400 naming it).
-    fn parse(&self) -> Result<(Option<Resource>, Option<EventType>), ApiError> {
-        let resource = match &self.resource_name {
-            None => None,
-            Some(name) => Some(Resource::parse(name).ok_or_else(|| {
-                ApiError::bad_field("resource_name", format!("`{name}` is not a resource"))
-            })?),
-        };
+    fn parse(&self) -> Result<(Option<Resource>, Option<EventType>), InvalidDeliveryFault> {
+        let resource =
+            match &self.resource_name {
+                None => None,
+                Some(name) => Some(Resource::parse(name).ok_or_else(|| {
+                    invalid("resource_name", format!("`{name}` is not a resource"))
+                })?),
+            };
         let event_type = match &self.event_type {
             None => None,
-            Some(name) => Some(EventType::parse(name).ok_or_else(|| {
-                ApiError::bad_field("event_type", "must be create, update or delete")
-            })?),
+            Some(name) => Some(
+                EventType::parse(name)
+                    .ok_or_else(|| invalid("event_type", "must be create, update or delete"))?,
+            ),
         };
         match (self.action, self.seconds) {
             (FaultKind::Delay, Some(s)) if s.is_finite() && s > 0.0 && s <= 1e9 => {}
             (FaultKind::Delay, _) => {
-                return Err(ApiError::bad_field(
+                return Err(invalid(
                     "seconds",
                     "a delay needs seconds between 0 and 1e9",
                 ))
             }
-            (_, Some(_)) => {
-                return Err(ApiError::bad_field("seconds", "only a delay takes seconds"))
-            }
+            (_, Some(_)) => return Err(invalid("seconds", "only a delay takes seconds")),
             (_, None) => {}
         }
         Ok((resource, event_type))
@@ -127,7 +144,7 @@ impl DeliveryFaultSpec {
 
 impl DeliveryFaults {
     /// Adds a checked rule; returns its view.
-    pub fn add(&self, spec: DeliveryFaultSpec) -> Result<DeliveryFaultView, ApiError> {
+    pub fn add(&self, spec: DeliveryFaultSpec) -> Result<DeliveryFaultView, InvalidDeliveryFault> {
         let (resource, event_type) = spec.parse()?;
         let mut rules = self.rules.lock();
         rules.0 += 1;

@@ -7,11 +7,15 @@
 //! pages of the hooks, triggers and deliveries endpoints. What Procore leaves open is listed under
 //! "Webhooks" in `docs/divergences.md`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use super::error::DomainError;
+use crate::store::webhooks::{Hook, Trigger};
+use crate::store::Directory;
 
 /// The namespace of calls that name none ("If no namespace is provided with a call, the default
 /// "procore" namespace is assumed").
@@ -132,7 +136,7 @@ impl Scope {
 }
 
 /// Checks a namespace: "restricted to lowercase a-z and dashes (-)".
-pub fn validate_namespace(namespace: &str) -> Result<(), ApiError> {
+pub fn validate_namespace(namespace: &str) -> Result<(), DomainError> {
     if !namespace.is_empty()
         && namespace
             .bytes()
@@ -140,7 +144,7 @@ pub fn validate_namespace(namespace: &str) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::invalid_field(
+        Err(DomainError::invalid_field(
             "namespace",
             format!("`{namespace}` is not a namespace: use lowercase letters a-z and dashes only"),
         ))
@@ -148,11 +152,11 @@ pub fn validate_namespace(namespace: &str) -> Result<(), ApiError> {
 }
 
 /// Checks a hook's payload version.
-pub fn validate_api_version(version: &str) -> Result<(), ApiError> {
+pub fn validate_api_version(version: &str) -> Result<(), DomainError> {
     if API_VERSIONS.contains(&version) {
         Ok(())
     } else {
-        Err(ApiError::invalid_field(
+        Err(DomainError::invalid_field(
             "api_version",
             format!(
                 "`{version}` is not a payload version this server writes (one of {})",
@@ -164,7 +168,7 @@ pub fn validate_api_version(version: &str) -> Result<(), ApiError> {
 
 /// Checks a destination URL: an absolute `http` or `https` URL with a host, and nothing a
 /// request line cannot carry (spaces, control characters).
-pub fn validate_destination_url(url: &str) -> Result<(), ApiError> {
+pub fn validate_destination_url(url: &str) -> Result<(), DomainError> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
@@ -172,7 +176,7 @@ pub fn validate_destination_url(url: &str) -> Result<(), ApiError> {
     let printable = url.bytes().all(|b| b.is_ascii_graphic());
     match host {
         Some(host) if printable && !host.is_empty() && !host.starts_with(':') => Ok(()),
-        _ => Err(ApiError::invalid_field(
+        _ => Err(DomainError::invalid_field(
             "destination_url",
             format!("`{url}` is not an absolute http or https URL"),
         )),
@@ -182,7 +186,7 @@ pub fn validate_destination_url(url: &str) -> Result<(), ApiError> {
 /// Checks destination headers: names are HTTP tokens, values one line of visible text.
 pub fn validate_destination_headers<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     const TOKEN_SYMBOLS: &[u8] = b"!#$%&'*+-.^_`|~";
     for (name, value) in headers {
         let name_ok = !name.is_empty()
@@ -190,7 +194,7 @@ pub fn validate_destination_headers<'a>(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || TOKEN_SYMBOLS.contains(&b));
         if !name_ok {
-            return Err(ApiError::invalid_field(
+            return Err(DomainError::invalid_field(
                 "destination_headers",
                 format!("`{name}` is not a header name"),
             ));
@@ -199,11 +203,94 @@ pub fn validate_destination_headers<'a>(
             .bytes()
             .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
         {
-            return Err(ApiError::invalid_field(
+            return Err(DomainError::invalid_field(
                 "destination_headers",
                 format!("the value of `{name}` must be one line of visible ASCII"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// What a request sets on a hook; `None` leaves a field as it is (or at its default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HookSettings {
+    /// Where events are POSTed.
+    pub destination_url: Option<String>,
+    /// Headers sent with every delivery; replaces the hook's whole set.
+    pub destination_headers: Option<BTreeMap<String, String>>,
+    /// Payload version.
+    pub api_version: Option<String>,
+}
+
+impl HookSettings {
+    /// Checks every value given (invalid: 422 naming the field).
+    fn validate(&self) -> Result<(), DomainError> {
+        if let Some(url) = &self.destination_url {
+            validate_destination_url(url)?;
+        }
+        if let Some(version) = &self.api_version {
+            validate_api_version(version)?;
+        }
+        if let Some(headers) = &self.destination_headers {
+            validate_destination_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        }
+        Ok(())
+    }
+}
+
+/// A new hook of `scope` in `namespace`, made by user `owner`: it needs a destination URL; the
+/// payload version defaults to [`DEFAULT_API_VERSION`].
+pub fn new_hook(
+    id: u64,
+    scope: Scope,
+    namespace: &str,
+    owner: u64,
+    settings: HookSettings,
+) -> Result<Hook, DomainError> {
+    settings.validate()?;
+    let destination_url = settings
+        .destination_url
+        .filter(|url| !url.is_empty())
+        .ok_or(DomainError::Missing {
+            field: "destination_url",
+        })?;
+    Ok(Hook {
+        id,
+        namespace: namespace.to_owned(),
+        api_version: settings
+            .api_version
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned()),
+        destination_url,
+        destination_headers: settings.destination_headers.unwrap_or_default(),
+        owned_by_project_id: scope.project_id(),
+        owned_by_user_id: owner,
+        triggers: Vec::new(),
+        pending: Default::default(),
+        deliveries: Default::default(),
+        failing_since: None,
+        failures: 0,
+        busy: false,
+    })
+}
+
+/// Applies `settings` to `hook`; the namespace names the hook and does not change.
+pub fn update_hook(hook: &mut Hook, settings: HookSettings) -> Result<(), DomainError> {
+    settings.validate()?;
+    if let Some(url) = settings.destination_url {
+        if url.is_empty() {
+            return Err(DomainError::invalid_field(
+                "destination_url",
+                "can't be blank",
+            ));
+        }
+        hook.destination_url = url;
+    }
+    if let Some(headers) = settings.destination_headers {
+        hook.destination_headers = headers;
+    }
+    if let Some(version) = settings.api_version {
+        hook.api_version = version;
     }
     Ok(())
 }
@@ -215,10 +302,10 @@ pub fn check_trigger(
     resource_name: &str,
     event_type: &str,
     scope: Scope,
-) -> Result<(Resource, EventType), ApiError> {
+) -> Result<(Resource, EventType), DomainError> {
     let resource = Resource::parse(resource_name).ok_or_else(|| {
         let known: Vec<&str> = Resource::ALL.iter().map(|r| r.name()).collect();
-        ApiError::invalid_field(
+        DomainError::invalid_field(
             "resource_name",
             format!(
                 "`{resource_name}` is not a resource this server reports (one of {})",
@@ -227,13 +314,13 @@ pub fn check_trigger(
         )
     })?;
     let event = EventType::parse(event_type).ok_or_else(|| {
-        ApiError::invalid_field(
+        DomainError::invalid_field(
             "event_type",
             format!("`{event_type}` is not one of create, update, delete"),
         )
     })?;
     if matches!(scope, Scope::Project { .. }) && !resource.is_project_level() {
-        return Err(ApiError::invalid_field(
+        return Err(DomainError::invalid_field(
             "resource_name",
             format!(
                 "`{}` is a company-level resource: watch it from a company hook",
@@ -242,6 +329,24 @@ pub fn check_trigger(
         ));
     }
     Ok((resource, event))
+}
+
+/// Adds `trigger` to `hook`, unless the hook already watches the same resource and event type
+/// (invalid: a hook hears of each change once).
+pub fn add_trigger(hook: &mut Hook, trigger: Trigger) -> Result<Trigger, DomainError> {
+    if hook.watches(trigger.resource_name, trigger.event_type) {
+        return Err(DomainError::invalid_field(
+            "trigger",
+            format!(
+                "hook {} already has a {} trigger on {}",
+                hook.id,
+                trigger.event_type.as_str(),
+                trigger.resource_name.name()
+            ),
+        ));
+    }
+    hook.triggers.push(trigger.clone());
+    Ok(trigger)
 }
 
 /// One change to a resource, as the API commits it: the input of event construction.
@@ -285,6 +390,18 @@ impl Change {
             Scope::Project { project_id, .. } => self.project_id == Some(project_id),
         }
     }
+}
+
+/// The changes deleting company user `user_id` makes, read before the delete: each project
+/// membership goes (a `Project Users` delete), then the user.
+pub fn deletion_changes(directory: &Directory, user_id: u64) -> Vec<Change> {
+    directory
+        .projects
+        .values()
+        .filter(|project| project.members.contains_key(&user_id))
+        .map(|project| Change::project_user(EventType::Delete, project.id, user_id))
+        .chain([Change::company_user(EventType::Delete, user_id)])
+        .collect()
 }
 
 /// Who made a change: the token's user and application.
@@ -431,17 +548,14 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    /// Reads the filter; an unknown value is a 400 naming the parameter.
-    pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+    /// Reads the filter (absent or empty: `any`); `None` for an unknown value.
+    pub fn parse(value: Option<&str>) -> Option<Self> {
         match value.map(str::trim) {
-            None | Some("" | "any") => Ok(StatusFilter::Any),
-            Some("successful") => Ok(StatusFilter::Successful),
-            Some("failing") => Ok(StatusFilter::Failing),
-            Some("discarded") => Ok(StatusFilter::Discarded),
-            Some(other) => Err(ApiError::bad_field(
-                "filters[status]",
-                format!("must be any, successful, failing or discarded, got `{other}`"),
-            )),
+            None | Some("" | "any") => Some(StatusFilter::Any),
+            Some("successful") => Some(StatusFilter::Successful),
+            Some("failing") => Some(StatusFilter::Failing),
+            Some("discarded") => Some(StatusFilter::Discarded),
+            Some(_) => None,
         }
     }
 

@@ -7,9 +7,9 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
-use crate::error::ApiError;
 use crate::http::auth::Caller;
-use crate::http::pagination::{page_response, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
 use crate::http::{self, ApiPath};
 use crate::state::AppState;
@@ -38,25 +38,15 @@ async fn list_companies(
     caller: Caller,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let app = caller.app(&store)?;
-    let visible: Vec<_> = store
-        .companies()
-        .filter(|company| app.is_installed_in(company.id))
-        .collect();
-    let items = visible
-        .iter()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(|c| CompanyView(c));
-    Ok(page_response(
-        items,
-        visible.len(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    let visible = || {
+        store
+            .companies()
+            .filter(|company| app.is_installed_in(company.id))
+    };
+    Ok(page.answer(visible().map(CompanyView), visible().count()))
 }
 
 /// `GET /rest/v1.0/projects?company_id=N`: the company's projects, in id order.
@@ -71,23 +61,15 @@ async fn list_projects(
             ApiError::bad_field("company_id", format!("must be a company id, got `{raw}`"))
         })?,
     };
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
     let items = directory
         .projects
         .values()
-        .skip(page.offset())
-        .take(page.per_page)
         .map(|project| ProjectView { project, company });
-    Ok(page_response(
-        items,
-        directory.projects.len(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    Ok(page.answer(items, directory.projects.len()))
 }
 
 /// `GET /rest/v1.0/me`: the user the token speaks for (the service account under client
@@ -115,23 +97,12 @@ async fn company_templates(
     ApiPath(company_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
-    let items = directory
-        .templates
-        .values()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(TemplateView);
-    Ok(page_response(
-        items,
-        directory.templates.len(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    let items = directory.templates.values().map(TemplateView);
+    Ok(page.answer(items, directory.templates.len()))
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/permission_templates`: the templates a user can be
@@ -142,7 +113,7 @@ async fn project_templates(
     ApiPath(project_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let directory = company.read();
@@ -152,15 +123,5 @@ async fn project_templates(
             .values()
             .filter(|t| t.applies_to_project(project_id))
     };
-    let items = usable()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(TemplateView);
-    Ok(page_response(
-        items,
-        usable().count(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    Ok(page.answer(usable().map(TemplateView), usable().count()))
 }

@@ -5,16 +5,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::domain::changes::{parse_bool, parse_id, UserChanges};
-use crate::domain::filters::MemberQuery;
-use crate::domain::project_users;
+use crate::domain::project_users::{self, Joining};
 use crate::domain::webhooks::{Change, EventType};
-use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
-use crate::http::pagination::{page_response, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::pagination::Page;
+use crate::http::params::{self, parse_bool, parse_id};
 use crate::http::query::RequestUrl;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
@@ -52,8 +51,8 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    let page = PageRequest::from_url(&url)?;
-    let query = MemberQuery::parse(&url)?;
+    let page = Page::new(&url, state.profile())?;
+    let query = params::member_query(&url)?;
     let directory = company.read();
     let project = directory
         .projects
@@ -68,16 +67,13 @@ async fn list(
         })
     };
     let total = matching().count();
-    let items = matching()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(|(user, membership)| ProjectUserView {
-            user,
-            membership,
-            directory: &directory,
-            profile: state.profile(),
-        });
-    Ok(page_response(items, total, page, &url, state.profile()))
+    let items = matching().map(|(user, membership)| ProjectUserView {
+        user,
+        membership,
+        directory: &directory,
+        profile: state.profile(),
+    });
+    Ok(page.answer(items, total))
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/users/{id}`: a member; anyone else is 404.
@@ -106,7 +102,7 @@ async fn add(
         .get("user")
         .and_then(Value::as_object)
         .unwrap_or(&body.fields);
-    let template = template_param(params)?;
+    let template = params::template_id(params)?;
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
     let added = Change::project_user(EventType::Create, project_id, id);
@@ -142,36 +138,33 @@ async fn create(
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let user = body.root("user")?;
-    let template = template_param(user)?;
-    let existing = match user.get("id") {
-        Some(value) if state.profile().serves_seed_extras() => Some(
+    let template = params::template_id(user)?;
+    let joining = match user.get("id") {
+        Some(value) if state.profile().serves_seed_extras() => Joining::Existing(
             parse_id(value)
                 .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
         ),
-        _ => None,
+        _ => Joining::New(params::user_changes(user, state.profile())?),
     };
-    let added = |id| Change::project_user(EventType::Create, project_id, id);
-    let id = match existing {
-        Some(id) => {
-            let directory = &mut company.write();
-            project_users::add(directory, project_id, id, template)?;
-            state.emit(company, &caller.actor(), &[added(id)]);
-            id
-        }
-        None => {
-            let changes = UserChanges::parse(user, state.profile())?;
-            let now = state.clock().now();
-            let directory = &mut company.write();
-            let new_id = || store.next_id();
-            let id = project_users::create_in_project(
-                directory, project_id, new_id, &changes, template, now,
-            )?;
-            let created = Change::company_user(EventType::Create, id);
-            state.emit(company, &caller.actor(), &[created, added(id)]);
-            id
-        }
-    };
-    let directory = company.read();
+    // The write lock is held until the answer is written, as in every write here: released
+    // earlier, a concurrent remove could turn this successful add into a 404.
+    let mut directory = company.write();
+    let now = state.clock().now();
+    let created_person = matches!(joining, Joining::New(_));
+    let id = project_users::join(
+        &mut directory,
+        project_id,
+        joining,
+        template,
+        || store.next_id(),
+        now,
+    )?;
+    let mut changes = Vec::with_capacity(2);
+    if created_person {
+        changes.push(Change::company_user(EventType::Create, id));
+    }
+    changes.push(Change::project_user(EventType::Create, project_id, id));
+    state.emit(company, &caller.actor(), &changes);
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)
 }
 
@@ -203,15 +196,6 @@ async fn update(
     member_response(&state, StatusCode::OK, &directory, project_id, id)
 }
 
-fn template_param(params: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
-    match params.get("permission_template_id") {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => parse_id(value).map(Some).ok_or_else(|| {
-            ApiError::bad_field("permission_template_id", "must be a positive integer")
-        }),
-    }
-}
-
 fn member_response(
     state: &AppState,
     status: StatusCode,
@@ -219,16 +203,7 @@ fn member_response(
     project_id: u64,
     id: u64,
 ) -> Result<Response, ApiError> {
-    let project = directory
-        .projects
-        .get(&project_id)
-        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
-    let membership = project.members.get(&id).ok_or_else(|| {
-        ApiError::NotFound(format!("User {id} is not a member of project {project_id}"))
-    })?;
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
+    let (user, membership) = project_users::member(directory, project_id, id)?;
     Ok(record(
         status,
         &ProjectUserView {

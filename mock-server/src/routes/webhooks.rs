@@ -6,8 +6,6 @@
 //! namespace is not found. The company header, app-installation checks and rate limits are the
 //! same as for the rest of the API.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,11 +15,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::delivery::faults::DeliveryFaultSpec;
-use crate::domain::changes::parse_id;
+use crate::domain::field_error;
 use crate::domain::webhooks::{self as rules, Scope, StatusFilter};
-use crate::error::{field_error, ApiError};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
+use crate::http::error::ApiError;
+use crate::http::params::{self, parse_id};
 use crate::http::query::RequestUrl;
 use crate::http::{json, ApiPath};
 use crate::state::AppState;
@@ -217,65 +216,6 @@ pub fn delivery_view(delivery: &Delivery, hook: &Hook) -> Value {
     })
 }
 
-/// The hook's fields from `hook: {...}`: destination URL and headers, payload version.
-struct HookFields {
-    destination_url: Option<String>,
-    destination_headers: Option<BTreeMap<String, String>>,
-    api_version: Option<String>,
-}
-
-impl HookFields {
-    /// Reads and checks the fields (400 for a wrong type, 422 for a bad value).
-    fn parse(hook: &Map<String, Value>) -> Result<Self, ApiError> {
-        let text = |name: &str| match hook.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-            Some(_) => Err(ApiError::bad_field(name, "must be a string")),
-        };
-        let destination_url = text("destination_url")?;
-        let api_version = text("api_version")?;
-        let destination_headers: Option<BTreeMap<String, String>> =
-            match hook.get("destination_headers") {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(map)) => Some(
-                    map.iter()
-                        .map(|(name, value)| match value {
-                            Value::String(s) => Ok((name.clone(), s.clone())),
-                            _ => Err(ApiError::bad_field(
-                                "destination_headers",
-                                format!("`{name}` must be a string"),
-                            )),
-                        })
-                        .collect::<Result<_, _>>()?,
-                ),
-                Some(_) => {
-                    return Err(ApiError::bad_field(
-                        "destination_headers",
-                        "must be an object of header names and values",
-                    ))
-                }
-            };
-        if let Some(url) = &destination_url {
-            rules::validate_destination_url(url)?;
-        }
-        if let Some(version) = &api_version {
-            rules::validate_api_version(version)?;
-        }
-        if let Some(headers) = &destination_headers {
-            rules::validate_destination_headers(
-                headers
-                    .iter()
-                    .map(|(k, v): (&String, &String)| (k.as_str(), v.as_str())),
-            )?;
-        }
-        Ok(Self {
-            destination_url,
-            destination_headers,
-            api_version,
-        })
-    }
-}
-
 /// `POST /rest/v1.0/webhooks/hooks` -> 201.
 async fn create_hook(
     State(state): State<AppState>,
@@ -285,28 +225,15 @@ async fn create_hook(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let call = call(&store, &caller, &url, &body)?;
-    let fields = HookFields::parse(body.root("hook")?)?;
-    let destination_url = fields
-        .destination_url
-        .filter(|url| !url.is_empty())
-        .ok_or_else(|| ApiError::bad_field("destination_url", "is missing"))?;
-    let hook = Hook {
-        id: store.next_id(),
-        namespace: call.namespace.clone(),
-        api_version: fields
-            .api_version
-            .unwrap_or_else(|| rules::DEFAULT_API_VERSION.to_owned()),
-        destination_url,
-        destination_headers: fields.destination_headers.unwrap_or_default(),
-        owned_by_project_id: call.scope.project_id(),
-        owned_by_user_id: caller.token.grant.resource_owner_id,
-        triggers: Vec::new(),
-        pending: Default::default(),
-        deliveries: Default::default(),
-        failing_since: None,
-        failures: 0,
-        busy: false,
-    };
+    let settings = params::hook_settings(body.root("hook")?)?;
+    let owner = caller.token.grant.resource_owner_id;
+    let hook = rules::new_hook(
+        store.next_id(),
+        call.scope,
+        &call.namespace,
+        owner,
+        settings,
+    )?;
     let view = hook_view(&hook, call.company.id);
     call.company.webhooks().hooks.insert(hook.id, hook);
     Ok(json(StatusCode::CREATED, &view))
@@ -360,21 +287,10 @@ async fn update_hook(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let call = call(&store, &caller, &url, &body)?;
-    let fields = HookFields::parse(body.root("hook")?)?;
+    let settings = params::hook_settings(body.root("hook")?)?;
     let mut webhooks = call.company.webhooks();
     let hook = call.hook(&mut webhooks, id)?;
-    if let Some(url) = fields.destination_url {
-        if url.is_empty() {
-            return Err(ApiError::invalid_field("destination_url", "can't be blank"));
-        }
-        hook.destination_url = url;
-    }
-    if let Some(headers) = fields.destination_headers {
-        hook.destination_headers = headers;
-    }
-    if let Some(version) = fields.api_version {
-        hook.api_version = version;
-    }
+    rules::update_hook(hook, settings)?;
     Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
 }
 
@@ -405,35 +321,21 @@ async fn create_trigger(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let call = call(&store, &caller, &url, &body)?;
-    let fields = body.root("trigger")?;
-    let text = |name: &str| match fields.get(name) {
-        Some(Value::String(s)) => Ok(s.trim().to_owned()),
-        None | Some(Value::Null) => Err(ApiError::bad_field(name, "is missing")),
-        Some(_) => Err(ApiError::bad_field(name, "must be a string")),
-    };
-    let (resource_name, event_type) = (text("resource_name")?, text("event_type")?);
+    let (resource_name, event_type) = params::trigger_names(body.root("trigger")?)?;
     let (resource, event) = rules::check_trigger(&resource_name, &event_type, call.scope)?;
     let mut webhooks = call.company.webhooks();
     let hook = call.hook(&mut webhooks, hook_id)?;
-    if hook.watches(resource, event) {
-        return Err(ApiError::invalid_field(
-            "trigger",
-            format!(
-                "hook {hook_id} already has a {} trigger on {}",
-                event.as_str(),
-                resource.name()
-            ),
-        ));
-    }
     let trigger = Trigger {
         id: store.next_id(),
         resource_name: resource,
         event_type: event,
         user_id: caller.token.grant.resource_owner_id,
     };
-    let view = trigger_view(&trigger, hook, call.company.id);
-    hook.triggers.push(trigger);
-    Ok(json(StatusCode::CREATED, &view))
+    let trigger = rules::add_trigger(hook, trigger)?;
+    Ok(json(
+        StatusCode::CREATED,
+        &trigger_view(&trigger, hook, call.company.id),
+    ))
 }
 
 /// `GET /rest/v1.0/webhooks/hooks/{hook_id}/triggers`.
@@ -487,10 +389,18 @@ async fn list_deliveries(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     // Procore's reference says `filters[status]`, its guide's example `filter[status]`.
-    let filter = StatusFilter::parse(
-        url.get("filters[status]")
-            .or_else(|| url.get("filter[status]")),
-    )?;
+    let status = url
+        .get("filters[status]")
+        .or_else(|| url.get("filter[status]"));
+    let filter = StatusFilter::parse(status).ok_or_else(|| {
+        ApiError::bad_field(
+            "filters[status]",
+            format!(
+                "must be any, successful, failing or discarded, got `{}`",
+                status.unwrap_or_default()
+            ),
+        )
+    })?;
     let page_size = match url.get("page_size") {
         None => DEFAULT_PAGE_SIZE,
         Some(raw) => raw
@@ -643,7 +553,11 @@ async fn add_fault(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let spec: DeliveryFaultSpec = super::admin::parse(&body)?;
-    let view = state.webhooks().faults.add(spec)?;
+    let view = state
+        .webhooks()
+        .faults
+        .add(spec)
+        .map_err(|refusal| ApiError::bad_field(refusal.field, refusal.message))?;
     Ok(json(StatusCode::CREATED, &view))
 }
 
