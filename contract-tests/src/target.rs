@@ -20,6 +20,9 @@ use crate::error::{HarnessError, Result};
 /// The default data's Directory Admin app, which mock targets log in as unless told otherwise.
 pub const MOCK_CLIENT: (&str, &str) = ("procore-mock-client", "procore-mock-secret");
 
+/// The mock's default Crux Connect API user, with `view_org_users` and `edit_org_users`.
+pub const CRUX_ADMIN: (&str, &str) = ("crux-admin@summit-builders.example", "crux-admin-password");
+
 /// Procore's production hosts, refused unless `--allow-production`.
 const PRODUCTION_HOSTS: [&str; 2] = ["api.procore.com", "login.procore.com"];
 
@@ -129,6 +132,9 @@ pub struct Powers {
     pub admin: bool,
     /// The profile a mock serves (`documented` or `official`); `None` on a sandbox.
     pub profile: Option<String>,
+    /// A mock serves Crux Connect's permission API and [`CRUX_ADMIN`] logs in there (not with
+    /// `--no-crux`, nor with a fixture without Crux data).
+    pub crux: bool,
 }
 
 /// What discovery found on the target: the company to work in, its first projects with their
@@ -342,18 +348,32 @@ impl Target {
             return Powers {
                 admin: false,
                 profile: None,
+                crux: false,
             };
         };
         match admin.send(Method::GET, "/health", None).await {
             Ok((200, health)) => Powers {
                 admin: true,
                 profile: health["profile"].as_str().map(str::to_owned),
+                crux: self.crux_login_works().await,
             },
             _ => Powers {
                 admin: false,
                 profile: None,
+                crux: false,
             },
         }
+    }
+
+    /// Whether [`CRUX_ADMIN`] logs in to Crux Connect on this target.
+    async fn crux_login_works(&self) -> bool {
+        let (username, password) = CRUX_ADMIN;
+        let body =
+            RequestBody::Json(serde_json::json!({"username": username, "password": password}));
+        self.client(None)
+            .request_without_token(Method::POST, "/organizations/user-login/", &[], &body)
+            .await
+            .is_ok_and(|answer| answer.status == 200)
     }
 
     /// Resets a mock before run number `index` (0-based) as the policy says; answers whether

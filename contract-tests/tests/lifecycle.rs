@@ -239,3 +239,23 @@ fn a_mock_that_loses_webhook_deliveries_is_caught() {
     );
     assert!(failure.contains("delivered []"), "{failure}");
 }
+
+/// The Crux invariant bites: a target that acknowledges revokes without applying them is
+/// caught, and the failure names the revoke.
+#[test]
+fn a_crux_target_that_ignores_revokes_is_caught() {
+    let server = unlimited_mock();
+    let ignored_revokes = json!({
+        "method": "DELETE", "path": "/organizations/users/permissions/{user_uuid}/",
+        "status": 200, "body": {"permissions": [], "org_user": {}},
+    });
+    let target = running_with_faults(&server, &[ignored_revokes]);
+    let report = lifecycle::run(&target, None, &options(64));
+    let failure = report.failure.expect("the ignored revoke is caught");
+    assert!(failure.contains("Crux: revoke permissions"), "{failure}");
+    assert!(
+        failure.contains("minimal failing sequence (1 steps)")
+            || failure.contains("minimal failing sequence (2 steps)"),
+        "{failure}"
+    );
+}

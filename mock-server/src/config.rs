@@ -116,6 +116,11 @@ pub struct Config {
     #[arg(long, env = "PROCORE_MOCK_SHUTDOWN_GRACE", value_parser = parse_duration,
           default_value = "10s")]
     pub shutdown_grace: Duration,
+
+    /// Turns the Crux Connect API (`/organizations/...`, `/timp/organizations/...`) off: its
+    /// paths answer 404 like any unknown path. Its data stays in the state either way.
+    #[arg(long, env = "PROCORE_MOCK_NO_CRUX")]
+    pub no_crux: bool,
 }
 
 /// Reads a duration written as a number and a unit: `250ms`, `10s`, `2m` (a bare number is
@@ -174,6 +179,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            no_crux: false,
         }
     }
 }

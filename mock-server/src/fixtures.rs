@@ -5,6 +5,8 @@
 //! editing their own file knows exactly what to fix. The built-in default data is
 //! `scenarios/fixtures/default.json`, compiled in, so the file and the default cannot drift.
 
+pub mod crux;
+
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -46,6 +48,9 @@ pub struct Fixture {
     /// The next id the server hands out (saved states keep it so ids are never reused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_id: Option<u64>,
+    /// Crux Connect's organizations, users, permissions and API users.
+    #[serde(default, skip_serializing_if = "crux::CruxFixture::is_empty")]
+    pub crux: crux::CruxFixture,
 }
 
 /// One company and its contents.
@@ -241,7 +246,7 @@ impl Fixture {
                 ));
             }
         }
-        Ok(())
+        self.crux.validate()
     }
 
     /// Builds a store holding this fixture's data; timestamps a fixture left out read `now`.
@@ -276,6 +281,7 @@ impl Fixture {
             store.oauth.insert_app(app);
         }
         store.oauth.restore(self.credentials);
+        store.crux = self.crux.into_store();
         store
     }
 
@@ -293,6 +299,7 @@ impl Fixture {
                 .collect(),
             credentials: store.oauth.credentials(),
             next_id: Some(store.peek_next_id()),
+            crux: crux::CruxFixture::from_store(&store.crux),
         }
     }
 
@@ -317,7 +324,13 @@ impl Fixture {
             out.write_all(b",\"credentials\":")?;
             serde_json::to_writer(&mut *out, &credentials)?;
         }
-        write!(out, ",\"next_id\":{}}}", store.peek_next_id())
+        write!(out, ",\"next_id\":{}", store.peek_next_id())?;
+        let crux = crux::CruxFixture::from_store(&store.crux);
+        if !crux.is_empty() {
+            out.write_all(b",\"crux\":")?;
+            serde_json::to_writer(&mut *out, &crux)?;
+        }
+        out.write_all(b"}")
     }
 }
 
@@ -539,5 +552,9 @@ mod tests {
         let built = serde_json::to_value(Fixture::from_store(&store)).unwrap();
         assert_eq!(streamed, built);
         assert!(streamed.get("credentials").is_some());
+        assert!(
+            streamed.get("crux").is_some(),
+            "Crux Connect's data is part of the state"
+        );
     }
 }

@@ -24,6 +24,11 @@
 //!   (`views::writer`) straight into the response buffer.
 //! - `server`: serving on a listener, and [`MockServer`] for embedding in tests.
 //! - `state`: what handlers share.
+//! - Crux Connect's organization-user permissions API is served beside Procore's, sharing the
+//!   clock, journal, faults and state but none of Procore's rules: its data in `store::crux`
+//!   (seeded from `fixtures::crux`), its rules in `domain::crux` (refusing with their own
+//!   `CruxError`), its token extractor, wire errors and path test in `http::crux`, its
+//!   endpoints in `routes::crux`, its JSON in `views::crux`.
 //!
 //! The modules are private; the crate's public API is what is re-exported below: [`MockServer`]
 //! and its [`MockServerBuilder`], [`Config`], [`Profile`], [`Fixture`], [`Clock`], [`app`],

@@ -44,6 +44,7 @@ impl<'a> CaseTarget<'a> {
             user_with_records: with_records,
             controllable_clock: powers.admin,
             authorization_code: self.target.admin().is_some(),
+            crux: powers.crux,
         }
     }
 
@@ -139,6 +140,7 @@ pub fn run(
         capabilities.user_with_records &= theirs.user_with_records;
         capabilities.controllable_clock &= theirs.controllable_clock;
         capabilities.authorization_code &= theirs.authorization_code;
+        capabilities.crux &= theirs.crux;
     }
     let config = ProptestConfig {
         cases: options.cases,

@@ -5,6 +5,8 @@
 //! projects, their usable templates, a template that is not a project template) and remembers
 //! what existed before the case, so the directory checks compare only what the case changed.
 
+mod crux;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
@@ -115,6 +117,8 @@ pub struct Session<'a> {
     tag: String,
     /// On mock targets, the receiver of a hook that watches every user change.
     webhooks: Option<Watch>,
+    /// Crux Connect's side, discovered at the first Crux operation.
+    crux: Option<crux::CruxDiscovery>,
 }
 
 /// A hook registered for a case, and the receiver it delivers to.
@@ -153,6 +157,7 @@ impl<'a> Session<'a> {
             ids: UserIds::default(),
             tag,
             webhooks: None,
+            crux: None,
         };
         session.token = session.client_credentials()?;
         session.discover()?;
@@ -369,6 +374,7 @@ impl<'a> Session<'a> {
             });
         }
         self.check_fields(state.users.len(), transition, &exchanges)?;
+        self.check_crux_answer(state, transition, &exchanges)?;
         Ok(exchanges)
     }
 
@@ -503,9 +509,13 @@ impl<'a> Session<'a> {
                     exchanges: vec![],
                 })?;
                 let renewed = self.call(Method::GET, "/rest/v1.0/me", None);
+                self.renew_crux_token()?;
                 vec![expired, renewed]
             }
             RotateRefreshToken => self.rotate_refresh_token()?,
+            CruxGrant { .. } | CruxRevoke { .. } | CruxGrantWithUnknown { .. } => {
+                self.crux_exchanges(transition)?
+            }
         })
     }
 
@@ -744,7 +754,7 @@ impl<'a> Session<'a> {
                 });
             }
         }
-        Ok(())
+        self.check_crux_invariants(state)
     }
 
     /// On a mock target, registers a hook watching every user change, delivering to a receiver

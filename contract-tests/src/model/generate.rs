@@ -7,7 +7,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest_state_machine::Sequential;
 
-use super::{Capabilities, ModelState, RequiredField, Transition, PROJECTS};
+use super::{
+    Capabilities, ModelState, RequiredField, Transition, CRUX_PERMISSIONS, CRUX_USERS, PROJECTS,
+};
 
 /// A generated run: the starting state, its operations, and proptest's count of those seen.
 pub type Sequence = (ModelState, Vec<Transition>, Option<Arc<AtomicUsize>>);
@@ -79,6 +81,33 @@ pub fn transitions(state: &ModelState) -> BoxedStrategy<Transition> {
     }
     if capabilities.authorization_code {
         choices.push((1, Just(Transition::RotateRefreshToken).boxed()));
+    }
+    if capabilities.crux {
+        let user = 0..CRUX_USERS;
+        let permissions = prop::collection::vec(0..CRUX_PERMISSIONS, 0..=3);
+        choices.extend([
+            (
+                3,
+                (user.clone(), permissions.clone())
+                    .prop_map(|(user, permissions)| Transition::CruxGrant { user, permissions })
+                    .boxed(),
+            ),
+            (
+                3,
+                (user.clone(), permissions)
+                    .prop_map(|(user, permissions)| Transition::CruxRevoke { user, permissions })
+                    .boxed(),
+            ),
+            (
+                1,
+                (user, 0..CRUX_PERMISSIONS)
+                    .prop_map(|(user, permission)| Transition::CruxGrantWithUnknown {
+                        user,
+                        permission,
+                    })
+                    .boxed(),
+            ),
+        ]);
     }
     if !state.users.is_empty() {
         let user = 0..state.users.len();

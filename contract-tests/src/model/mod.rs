@@ -9,11 +9,13 @@
 //! [`transitions`] generates random operations from a state, [`ModelState::apply`] moves the
 //! model, and [`ModelState::expected`] names the statuses the target must answer.
 
+mod crux;
 mod generate;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crux::{CruxAssignments, CRUX_PERMISSIONS, CRUX_USERS};
 pub use generate::{sequential, transitions, Sequence};
 
 /// What the target can do, fixed for a whole run.
@@ -28,6 +30,9 @@ pub struct Capabilities {
     /// The target can issue user tokens through the authorization-code flow, so refresh-token
     /// rotation can be exercised.
     pub authorization_code: bool,
+    /// The target serves Crux Connect's permission API with an admin API user, so grants and
+    /// revokes can be exercised.
+    pub crux: bool,
 }
 
 /// A user created during the run, named by creation order.
@@ -56,6 +61,8 @@ pub struct ModelState {
     pub members: BTreeMap<(u8, usize), u8>,
     /// The next unused email number.
     pub next_email: u32,
+    /// Crux Connect permission changes made in the run.
+    pub crux: CruxAssignments,
 }
 
 /// How many projects a run uses (the target's first two).
@@ -164,6 +171,30 @@ pub enum Transition {
     ExpireToken,
     /// Refresh a user token: the new pair works, the old refresh token is refused.
     RotateRefreshToken,
+    /// Crux: grant permission slots to an organization user slot (`PATCH`): 200, already held
+    /// ones stay held.
+    CruxGrant {
+        /// Which organization user.
+        user: u8,
+        /// Which permissions.
+        permissions: Vec<u8>,
+    },
+    /// Crux: revoke permission slots from an organization user slot (`DELETE`): 200, ones not
+    /// held stay not held.
+    CruxRevoke {
+        /// Which organization user.
+        user: u8,
+        /// Which permissions.
+        permissions: Vec<u8>,
+    },
+    /// Crux: grant a permission together with an unknown permission uuid: 400, and the known
+    /// one is not granted either.
+    CruxGrantWithUnknown {
+        /// Which organization user.
+        user: u8,
+        /// The known permission sent along.
+        permission: u8,
+    },
 }
 
 /// A webhook event the model says a step emits (mock targets watch every change a trigger can
@@ -208,6 +239,7 @@ impl ModelState {
             users: Vec::new(),
             members: BTreeMap::new(),
             next_email: 0,
+            crux: CruxAssignments::default(),
         }
     }
 
@@ -262,6 +294,9 @@ impl ModelState {
             }
             ExpireToken => self.capabilities.controllable_clock,
             RotateRefreshToken => self.capabilities.authorization_code,
+            CruxGrant { .. } | CruxRevoke { .. } | CruxGrantWithUnknown { .. } => {
+                self.capabilities.crux
+            }
             CreateUser { .. }
             | CreateMissingField { .. }
             | CreateFlatBody
@@ -306,6 +341,8 @@ impl ModelState {
             ExpireToken => vec![401, 200],
             // The refresh: 200; replaying the old refresh token: 400; the new token works: 200.
             RotateRefreshToken => vec![200, 400, 200],
+            CruxGrant { .. } | CruxRevoke { .. } => vec![200],
+            CruxGrantWithUnknown { .. } => vec![400],
         }
     }
 
@@ -351,7 +388,11 @@ impl ModelState {
             | AddUnknownUser { .. }
             | ListAll { .. }
             | ExpireToken
-            | RotateRefreshToken => Vec::new(),
+            | RotateRefreshToken
+            // Crux Connect permissions are another service's: Procore's webhooks hear nothing.
+            | CruxGrant { .. }
+            | CruxRevoke { .. }
+            | CruxGrantWithUnknown { .. } => Vec::new(),
         }
     }
 
@@ -427,6 +468,8 @@ impl ModelState {
             } => {
                 self.members.insert((*project, *user), *template);
             }
+            CruxGrant { user, permissions } => self.crux.grant(*user, permissions),
+            CruxRevoke { user, permissions } => self.crux.revoke(*user, permissions),
             CreateMissingField { .. }
             | CreateFlatBody
             | DeleteUserWithRecords
@@ -434,7 +477,8 @@ impl ModelState {
             | AddUnknownUser { .. }
             | ListAll { .. }
             | ExpireToken
-            | RotateRefreshToken => {}
+            | RotateRefreshToken
+            | CruxGrantWithUnknown { .. } => {}
         }
         self
     }
@@ -519,6 +563,16 @@ impl fmt::Display for Transition {
             RotateRefreshToken => {
                 write!(f, "refresh the user token and replay the old refresh token")
             }
+            CruxGrant { user, permissions } => {
+                write!(f, "Crux: grant permissions {permissions:?} to organization user #{user}")
+            }
+            CruxRevoke { user, permissions } => {
+                write!(f, "Crux: revoke permissions {permissions:?} from organization user #{user}")
+            }
+            CruxGrantWithUnknown { user, permission } => write!(
+                f,
+                "Crux: grant permission #{permission} and an unknown uuid to organization user #{user}"
+            ),
         }
     }
 }
@@ -533,6 +587,7 @@ mod tests {
             user_with_records: true,
             controllable_clock: true,
             authorization_code: true,
+            crux: true,
         }
     }
 

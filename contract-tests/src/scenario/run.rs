@@ -81,6 +81,8 @@ pub struct Runner {
     base_vars: Vars,
     profile: Option<String>,
     admin: bool,
+    /// The target serves Crux Connect with the default Crux admin API user.
+    crux: bool,
     /// Scenarios started so far (the reset policy's `once` resets before the first).
     started: AtomicUsize,
     /// Whether steps wait out 429s (`--no-retry-429` turns it off for every step).
@@ -104,6 +106,7 @@ impl Runner {
             base_vars,
             profile: powers.profile,
             admin: powers.admin,
+            crux: powers.crux,
             started: AtomicUsize::new(0),
             retry_429: true,
         })
@@ -124,6 +127,7 @@ impl Runner {
     pub fn skip_reason(&self, scenario: &Scenario) -> Option<String> {
         scenario.requires.iter().find_map(|requirement| match requirement.as_str() {
             "mock-only" if !self.admin => Some("needs mock-only powers (admin, clock, faults); skipped on a sandbox".to_owned()),
+            "crux" if !self.crux => Some("needs a mock serving Crux Connect with its default Crux admin API user".to_owned()),
             r if r.starts_with("profile:") => {
                 let wanted = &r["profile:".len()..];
                 match &self.profile {
@@ -771,7 +775,10 @@ fn normalize(value: &Value, vars: &Vars) -> Value {
             map.iter()
                 .map(|(key, v)| {
                     let redacted = match (key.as_str(), v) {
-                        ("access_token" | "refresh_token" | "code", Value::String(_)) => {
+                        (
+                            "access_token" | "refresh_token" | "code" | "auth_token",
+                            Value::String(_),
+                        ) => {
                             json!("[token]")
                         }
                         ("ulid", Value::String(_)) => json!("[ulid]"),
@@ -795,6 +802,9 @@ fn normalize(value: &Value, vars: &Vars) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(|v| normalize(v, vars)).collect()),
         Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => json!("[timestamp]"),
         Value::String(s) if s.contains(run_id) => json!(s.replace(run_id, "[run]")),
+        // Uuids are fixture data (Crux's users and permissions), the same on every run: kept
+        // whole, they stay readable where masking their digits would garble them.
+        Value::String(s) if uuid::Uuid::parse_str(s).is_ok() => json!(s),
         Value::String(s) => json!(redact_text(s)),
         other => other.clone(),
     }

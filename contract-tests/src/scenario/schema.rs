@@ -21,7 +21,7 @@ pub struct Scenario {
     /// Free labels.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// What a target must offer: `mock-only`, `profile:documented`, `profile:official`.
+    /// What a target must offer: `mock-only`, `profile:documented`, `profile:official`, `crux`.
     #[serde(default)]
     pub requires: Vec<String>,
     /// The steps, run in order; the first failure ends the scenario.
@@ -434,7 +434,12 @@ const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
 
 /// The `Link` relations Procore answers, which `repeat.follow` may name.
 pub const LINK_RELATIONS: [&str; 4] = ["next", "prev", "first", "last"];
-const REQUIREMENTS: [&str; 3] = ["mock-only", "profile:documented", "profile:official"];
+const REQUIREMENTS: [&str; 4] = [
+    "mock-only",
+    "profile:documented",
+    "profile:official",
+    "crux",
+];
 
 impl Scenario {
     /// Reads and validates one scenario file.

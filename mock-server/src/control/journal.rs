@@ -35,13 +35,15 @@ pub const HEADERS_LIMIT: usize = 8192;
 /// A buffer keeps up to this much room beyond what its entry needs; more is given back.
 const SPARE_BYTES: usize = 1024;
 
-/// Parameters whose values are credentials, hidden when bodies are shown.
-const SECRET_PARAMETERS: [&str; 5] = [
+/// Parameters whose values are credentials, hidden when bodies are shown (`password` is Crux
+/// Connect's login).
+const SECRET_PARAMETERS: [&str; 6] = [
     "client_secret",
     "refresh_token",
     "code",
     "token",
     "access_token",
+    "password",
 ];
 
 /// What a request sent, noted as it arrives.

@@ -23,6 +23,7 @@
 
 pub mod changes;
 pub mod company_users;
+pub mod crux;
 mod error;
 pub mod filters;
 pub mod project_users;

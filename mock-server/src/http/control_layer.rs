@@ -134,12 +134,20 @@ where
         now_ms.div_euclid(1000),
     )
     .ok();
+    // Crux Connect callers hold Crux tokens, not OAuth ones; the journal names them too.
+    let crux = super::crux::is_crux_path(request.uri().path()) && !state.config().no_crux;
+    let crux_client = crux
+        .then(|| super::crux::journal_client(state, request.headers(), now_ms.div_euclid(1000)))
+        .flatten();
     let ticket = control.journal.begin(Arrival {
         at_ms: now_ms,
         method: request.method(),
         uri: request.uri(),
         headers: request.headers(),
-        client_id: token.as_ref().map(|token| token.grant.client_id.as_str()),
+        client_id: token
+            .as_ref()
+            .map(|token| token.grant.client_id.as_str())
+            .or(crux_client.as_deref()),
     });
     let (mut parts, body) = request.into_parts();
     let mut added = Added::default();
@@ -153,6 +161,10 @@ where
                 Ok(bytes) => {
                     sent = bytes.clone();
                     Body::from(bytes)
+                }
+                Err(error) if crux => {
+                    break 'answer super::crux::CruxApiError::unreadable_body(&error)
+                        .into_response()
                 }
                 Err(error) => break 'answer error.into_response(),
             }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod connection;
 pub mod control_layer;
+pub mod crux;
 pub mod error;
 pub mod pagination;
 pub mod params;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod companies;
 pub mod company_users;
+pub mod crux;
 pub mod oauth;
 pub mod project_users;
 pub mod vendors;
@@ -14,10 +15,16 @@ use axum::Router;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// Every route the mock serves for the state's profile, with JSON answers for unknown routes
-/// (404) and known routes called with the wrong method (405).
+/// Every route the mock serves for the state's profile (Crux Connect's too, unless
+/// `--no-crux`), with JSON answers for unknown routes (404) and known routes called with the
+/// wrong method (405).
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let router = if state.config().no_crux {
+        Router::new()
+    } else {
+        crux::routes()
+    };
+    router
         .merge(oauth::routes())
         .merge(companies::routes())
         .merge(company_users::routes(state))

@@ -6,6 +6,7 @@
 //! be checked and applied as one step. The lock is `parking_lot`'s: it is never held across an
 //! `.await` and cannot be poisoned by a panicking request.
 
+pub mod crux;
 pub mod directory;
 pub mod oauth;
 pub mod user;
@@ -78,6 +79,8 @@ pub struct Store {
     project_companies: HashMap<u64, u64, RandomState>,
     /// OAuth applications and credentials.
     pub oauth: OAuthStore,
+    /// Crux Connect's organizations, permissions and tokens (none of Procore's rules apply).
+    pub crux: crux::CruxStore,
     /// The next id to hand out; ids are unique across the whole server.
     next_id: AtomicU64,
 }

@@ -5,6 +5,7 @@
 //! and shapes follow Procore's reference; the profile decides the seed-only extras (`login`,
 //! project users' `permission_template_id`).
 
+pub mod crux;
 pub mod writer;
 
 use crate::clock::Timestamp;

@@ -5,6 +5,7 @@ mod helpers;
 mod company_users;
 mod concurrency;
 mod control_plane;
+mod crux;
 mod directory;
 mod errors;
 mod filter_properties;

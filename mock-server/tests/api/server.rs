@@ -278,6 +278,25 @@ async fn a_kill_during_saves_leaves_a_state_file_the_mock_starts_from() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[tokio::test]
+async fn crux_can_be_turned_off_from_the_environment() {
+    let login = |url: &str| {
+        reqwest::Client::new()
+            .post(format!("{url}/organizations/user-login/"))
+            .json(&serde_json::json!({
+                "username": "crux-admin@summit-builders.example",
+                "password": "crux-admin-password",
+            }))
+            .send()
+    };
+    let (mut on, url) = start(&[], &[("PROCORE_MOCK_NO_CRUX", "false")]);
+    assert_eq!(login(&url).await.unwrap().status(), 200);
+    terminate(&mut on);
+    let (mut off, url) = start(&[], &[("PROCORE_MOCK_NO_CRUX", "true")]);
+    assert_eq!(login(&url).await.unwrap().status(), 404);
+    terminate(&mut off);
+}
+
 /// The log had terminal colour codes even when stderr went to a file (unless `NO_COLOR`).
 #[test]
 fn the_log_has_no_colour_codes_when_stderr_is_not_a_terminal() {
