@@ -12,6 +12,7 @@
 //!   handling) that integrators can copy; it depends on no other module.
 //! - [`error`]: the harness's error type.
 //! - [`scenario`]: scenario files, their runner and reports (text, JUnit).
+//! - [`receiver`]: a webhook receiver on a loopback port that records what it is sent.
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
 //! - [`lifecycle`]: runs random lifecycles against targets, checks each step against the model,
@@ -27,6 +28,7 @@ pub mod coverage;
 pub mod error;
 pub mod lifecycle;
 pub mod model;
+pub mod receiver;
 pub mod rehearsal;
 pub mod scenario;
 pub mod target;

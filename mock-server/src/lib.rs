@@ -12,6 +12,8 @@
 //!   own `domain::DomainError`.
 //! - `control`: the control plane's data: rate limits, fault rules, the request journal (with
 //!   the [`RequestMatcher`] tests verify it by) and the state file.
+//! - `delivery`: the webhook delivery engine: a bounded background worker that POSTs queued
+//!   events to hooks, retrying on the mock clock, with fault rules for deliveries.
 //! - `http`: each client connection with its timeouts (`http::connection`), and what routes
 //!   share: reading requests into the domain's inputs, auth, bodies (one reader with the
 //!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
@@ -36,13 +38,15 @@
 //! (for [`app`]) and [`FixtureError`] as those signatures need them.
 //!
 //! Imports point one way: `routes` → `http`, `domain`, `views` → `store`. `domain` imports
-//! nothing from `http`, `routes` or `views`; `control` imports nothing else of the crate; no
-//! module imports `routes` but `lib.rs`.
+//! nothing from `http`, `routes` or `views`; `control` imports nothing else of the crate;
+//! `delivery` (which `routes` and `server` drive) takes its rules from `domain` and its data
+//! from `store`; no module imports `routes` but `lib.rs`.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod control;
+pub(crate) mod delivery;
 pub(crate) mod domain;
 pub(crate) mod fixtures;
 pub(crate) mod http;

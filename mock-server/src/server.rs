@@ -17,9 +17,10 @@ use crate::fixtures::Fixture;
 use crate::http::connection::{self, Timeouts};
 use crate::state::AppState;
 
-/// Serves the mock on `listener` until `shutdown` resolves. Then it stops accepting, lets the
-/// requests in flight finish for up to `--shutdown-grace` (a stalled client cannot hold the
-/// shutdown up longer), and writes the state file when one is configured.
+/// Serves the mock on `listener` (and delivers webhooks) until `shutdown` resolves. Then it
+/// stops accepting, lets the requests in flight finish for up to `--shutdown-grace` (a stalled
+/// client cannot hold the shutdown up longer), and writes the state file when one is
+/// configured.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -32,6 +33,8 @@ pub async fn run(
     };
     let grace = config.shutdown_grace;
     let app = crate::app(state.clone());
+    // Webhook deliveries go on beside the requests, for as long as the server serves.
+    let deliveries = tokio::spawn(crate::delivery::run(state.clone()));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -52,6 +55,7 @@ pub async fn run(
         }
     }
     drop(listener);
+    deliveries.abort();
     let open = graceful.count();
     if tokio::time::timeout(grace, graceful.shutdown())
         .await

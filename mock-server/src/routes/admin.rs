@@ -1,7 +1,7 @@
 //! The mock's own control endpoints, all under `/__admin`: clock, rate limits, faults, reset,
 //! state, the request journal and its matchers, read-only views of the directory and of each
-//! OAuth app's rate windows and tokens, health, and the dashboard page (see
-//! [`super::dashboard`]). Guarded by `--admin-token` when one is set.
+//! OAuth app's rate windows and tokens, health, the dashboard page (see
+//! [`super::dashboard`]) and the webhook endpoints of [`super::webhooks`]. Guarded by `--admin-token` when one is set.
 
 use arc_swap::Guard;
 use axum::body::{Body, Bytes};
@@ -51,6 +51,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/__admin/directory", get(directory))
         .route("/__admin/apps", get(apps))
         .merge(super::dashboard::routes())
+        .merge(super::webhooks::admin_routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         // The guard has enforced `--max-body-bytes`: no second, different limit in `Bytes`.
         .layer(DefaultBodyLimit::disable())
@@ -102,7 +103,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 }
 
 /// Reads a JSON body into `T`; problems are 400s naming where they are.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod oauth;
 pub mod project_users;
 pub mod vendors;
+pub mod webhooks;
 
 use axum::http::{Method, Uri};
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(company_users::routes(state))
         .merge(project_users::routes(state))
         .merge(vendors::routes())
+        .merge(webhooks::routes())
         .merge(admin::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

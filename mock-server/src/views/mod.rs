@@ -10,6 +10,7 @@ pub mod writer;
 
 use crate::clock::Timestamp;
 use crate::config::Profile;
+use crate::domain::webhooks::Change;
 use crate::domain::{project_users, FieldErrors};
 use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User, Vendor};
 use writer::{write_str_parts, ObjectWriter, WriteJson};
@@ -310,8 +311,8 @@ impl WriteJson for ProjectView<'_> {
 pub struct SyncAnswer<'a> {
     /// The items as sent, in order.
     pub sent: &'a [&'a serde_json::Value],
-    /// Per item, the id of the user written or the field errors that refused it.
-    pub outcomes: &'a [Result<u64, FieldErrors>],
+    /// Per item, the change made (the user written) or the field errors that refused it.
+    pub outcomes: &'a [Result<Change, FieldErrors>],
     /// The company's data after the sync.
     pub directory: &'a Directory,
     /// The profile being served.
@@ -324,12 +325,16 @@ impl WriteJson for SyncAnswer<'_> {
         let mut errors = Vec::new();
         for (item, outcome) in self.sent.iter().zip(self.outcomes) {
             match outcome {
-                Ok(id) => entities.extend(self.directory.user(*id).map(|user| CompanyUserView {
-                    user,
-                    directory: self.directory,
-                    shape: UserShape::Detail,
-                    profile: self.profile,
-                })),
+                Ok(change) => {
+                    entities.extend(self.directory.user(change.resource_id).map(|user| {
+                        CompanyUserView {
+                            user,
+                            directory: self.directory,
+                            shape: UserShape::Detail,
+                            profile: self.profile,
+                        }
+                    }))
+                }
                 Err(field_errors) => {
                     let mut echoed = item.as_object().cloned().unwrap_or_default();
                     echoed.insert("errors".to_owned(), serde_json::json!(field_errors));

@@ -19,3 +19,4 @@ mod project_users;
 mod server;
 mod snapshots;
 mod verification;
+mod webhooks;
