@@ -268,7 +268,7 @@ impl Session {
         }
         let company_templates = self
             .get_all(&format!(
-                "/rest/v1.0/companies/{company_id}/permission_templates"
+                "/rest/v1.0/companies/{company_id}/permission_templates?filters[type]=company_tools"
             ))
             .map_err(describe)?;
         self.discovery.foreign_template = company_templates

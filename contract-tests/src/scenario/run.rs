@@ -146,7 +146,7 @@ impl Runner {
         }
         let company_templates = self
             .list(&format!(
-                "/rest/v1.0/companies/{company_id}/permission_templates"
+                "/rest/v1.0/companies/{company_id}/permission_templates?filters[type]=company_tools"
             ))
             .await?;
         let company_template = company_templates

@@ -61,6 +61,16 @@ impl UserChanges {
                 changes.text.push((name, value));
             }
         }
+        // Kept as text, but Procore's type is an integer: refuse what could not be written as one.
+        let extension = changes
+            .text
+            .iter()
+            .find(|(name, _)| *name == "business_phone_extension");
+        if let Some((_, Some(value))) = extension {
+            if value.trim().parse::<u64>().is_err() {
+                reader.fail("business_phone_extension", "must be an integer");
+            }
+        }
         changes.origin_id = reader.text("origin_id");
         changes.is_active = reader.boolean("is_active");
         changes.is_employee = reader.boolean("is_employee");

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::changes::parse_id;
 use crate::error::ApiError;
 use crate::http::query::RequestUrl;
-use crate::store::{Directory, Membership, User};
+use crate::store::{Directory, Membership, PermissionTemplate, TemplateKind, User};
 
 /// A closed time range from `A...B`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -380,5 +380,43 @@ impl MemberQuery {
             && (self.vendor_ids.is_empty()
                 || user.vendor_id.is_some_and(|v| self.vendor_ids.contains(&v)))
             && (self.user_ids.is_empty() || self.user_ids.contains(&user.id))
+    }
+}
+
+/// `filters[type]` of the company permission-template list: which templates to list. Procore
+/// documents `company_tools | project_tools | global`, default `project_tools`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TemplateTypeFilter {
+    /// Company-level templates.
+    CompanyTools,
+    /// Every project template, global or project-specific (the default).
+    #[default]
+    ProjectTools,
+    /// Project templates usable on every project.
+    Global,
+}
+
+impl TemplateTypeFilter {
+    /// Reads `filters[type]`; absent is `project_tools`, an unknown value a 400 naming it.
+    pub fn parse(url: &RequestUrl) -> Result<Self, ApiError> {
+        match url.get("filters[type]") {
+            None => Ok(Self::default()),
+            Some("company_tools") => Ok(Self::CompanyTools),
+            Some("project_tools") => Ok(Self::ProjectTools),
+            Some("global") => Ok(Self::Global),
+            Some(other) => Err(ApiError::bad_field(
+                "filters[type]",
+                format!("must be company_tools, project_tools or global, got `{other}`"),
+            )),
+        }
+    }
+
+    /// Whether `template` is of the kind asked for.
+    pub fn matches(self, template: &PermissionTemplate) -> bool {
+        match self {
+            Self::CompanyTools => template.kind == TemplateKind::CompanyTools,
+            Self::ProjectTools => template.kind != TemplateKind::CompanyTools,
+            Self::Global => template.wire_type() == "global",
+        }
     }
 }

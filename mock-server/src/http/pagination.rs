@@ -38,6 +38,15 @@ impl PageRequest {
         Ok(Self { page, per_page })
     }
 
+    /// The same request with `per_page` clamped to `max`, for lists Procore caps lower than
+    /// [`MAX_PER_PAGE`].
+    pub fn capped_at(self, max: usize) -> Self {
+        Self {
+            per_page: self.per_page.min(max),
+            ..self
+        }
+    }
+
     /// How many records precede this page.
     pub fn offset(&self) -> usize {
         (self.page - 1).saturating_mul(self.per_page)

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
+use crate::domain::filters::TemplateTypeFilter;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::pagination::{page_response, PageRequest};
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rest/v1.0/companies", get(list_companies))
         .route("/rest/v1.0/projects", get(list_projects))
+        .route("/rest/v1.1/projects", get(list_projects_v11))
         .route("/rest/v1.0/me", get(me))
         .route(
             "/rest/v1.0/companies/{company_id}/permission_templates",
@@ -59,19 +61,37 @@ async fn list_companies(
     ))
 }
 
+/// Largest page of `GET /rest/v1.1/projects`, as Procore documents it.
+const MAX_PER_PAGE_V11_PROJECTS: usize = 300;
+
 /// `GET /rest/v1.0/projects?company_id=N`: the company's projects, in id order.
 async fn list_projects(
     State(state): State<AppState>,
     caller: Caller,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let company_id = match url.get("company_id") {
-        None => return Err(ApiError::bad_field("company_id", "is missing")),
-        Some(raw) => raw.parse::<u64>().map_err(|_| {
-            ApiError::bad_field("company_id", format!("must be a company id, got `{raw}`"))
-        })?,
-    };
     let page = PageRequest::from_url(&url)?;
+    projects_page(&state, &caller, &url, page)
+}
+
+/// `GET /rest/v1.1/projects?company_id=N`: Procore's current "List projects"; the same
+/// records, with `per_page` capped at 300.
+async fn list_projects_v11(
+    State(state): State<AppState>,
+    caller: Caller,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let page = PageRequest::from_url(&url)?.capped_at(MAX_PER_PAGE_V11_PROJECTS);
+    projects_page(&state, &caller, &url, page)
+}
+
+fn projects_page(
+    state: &AppState,
+    caller: &Caller,
+    url: &RequestUrl,
+    page: PageRequest,
+) -> Result<Response, ApiError> {
+    let company_id = url.company_id()?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
@@ -85,7 +105,7 @@ async fn list_projects(
         items,
         directory.projects.len(),
         page,
-        &url,
+        url,
         state.profile(),
     ))
 }
@@ -108,26 +128,27 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, A
     Err(ApiError::not_found("User", owner))
 }
 
-/// `GET /rest/v1.0/companies/{company_id}/permission_templates`: every template of the company.
+/// `GET /rest/v1.0/companies/{company_id}/permission_templates`: the company's templates of
+/// the `filters[type]` asked for (project templates by default, as Procore documents).
 async fn company_templates(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(company_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    let kind = TemplateTypeFilter::parse(&url)?;
     let page = PageRequest::from_url(&url)?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
-    let items = directory
-        .templates
-        .values()
+    let wanted = || directory.templates.values().filter(|t| kind.matches(t));
+    let items = wanted()
         .skip(page.offset())
         .take(page.per_page)
         .map(TemplateView);
     Ok(page_response(
         items,
-        directory.templates.len(),
+        wanted().count(),
         page,
         &url,
         state.profile(),

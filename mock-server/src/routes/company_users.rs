@@ -107,6 +107,7 @@ fn list(
     let wanted = |user: &&User| user.is_active == active && query.matches(user, &directory);
     let shape = match query.view {
         Some(View::Extended) => UserShape::Extended,
+        _ if !active => UserShape::Inactive,
         _ => UserShape::List,
     };
     let ids_only = query.view == Some(View::IdsOnly);

@@ -100,12 +100,13 @@ async fn add(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    let params = body
-        .fields
-        .get("user")
-        .and_then(Value::as_object)
-        .unwrap_or(&body.fields);
-    let template = template_param(params)?;
+    // No body at all adds with the default template; a body must nest its fields under `user`
+    // like every other write (a flat `{"permission_template_id": N}` is a 400, not ignored).
+    let template = if body.fields.is_empty() {
+        None
+    } else {
+        template_param(body.root("user")?)?
+    };
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)

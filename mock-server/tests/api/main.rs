@@ -4,9 +4,11 @@ mod helpers;
 
 mod company_users;
 mod concurrency;
+mod conformance;
 mod control_plane;
 mod directory;
 mod errors;
+mod fidelity;
 mod filter_properties;
 mod fixtures;
 mod oauth;
