@@ -211,11 +211,19 @@ where
                     Decision::Throttled {
                         status,
                         retry_after,
+                        window_secs,
                     } => {
                         added.window = Some(status);
                         added.retry_after = Some(retry_after);
-                        let mut response =
-                            ApiError::TooManyRequests { retry_after }.into_response();
+                        let window = match window_secs {
+                            3600 => "an hour".to_owned(),
+                            secs => format!("{secs} seconds"),
+                        };
+                        let mut response = ApiError::TooManyRequests {
+                            retry_after,
+                            window,
+                        }
+                        .into_response();
                         rate_headers(response.headers_mut(), status);
                         break 'answer response;
                     }
