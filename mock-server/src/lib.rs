@@ -12,7 +12,8 @@
 //! - [`control`]: the control plane: rate limits, fault injection, the request journal and
 //!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
 //! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
-//! - [`routes`]: one module per resource; [`app`] assembles them.
+//! - [`routes`]: one module per resource, and the mock's own OpenAPI document
+//!   ([`routes::openapi`]); [`app`] assembles them.
 //! - [`views`]: how records are written on the wire, by a small JSON writer
 //!   ([`views::writer`]) straight into the response buffer.
 //! - [`error`]: the Procore-shaped error type.

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod companies;
 pub mod company_users;
 pub mod oauth;
+pub mod openapi;
 pub mod project_users;
 pub mod vendors;
 
@@ -23,6 +24,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(project_users::routes(state))
         .merge(vendors::routes())
         .merge(admin::routes(state))
+        .merge(openapi::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -2,13 +2,16 @@
 //! published schema for that operation and status (`procore-schema`), over a broad sweep of
 //! requests: each list with its filters, sorts, views and pages; each read, write and error.
 //!
+//! Each answer is also checked against the mock's own document (`GET /openapi.json`), so that
+//! document describes every status and body the sweep sees.
+//!
 //! Known looseness of Procore's document is handled by `procore-schema` and named in each
 //! verdict (see `docs/divergences.md`); nothing else is excused here.
 
 use std::collections::BTreeSet;
 
 use procore_mock::{MockServer, Profile};
-use procore_schema::{ProcoreSchema, Verdict};
+use procore_schema::{ProcoreSchema, Quirk, Verdict};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -111,6 +114,16 @@ fn sweep(company: u64, project: u64, fresh_user: u64) -> Vec<(Method, String, Bo
 
 /// Sends every request of the sweep and checks each answer against Procore's document.
 async fn check_sweep(app: &TestApp, schema: &ProcoreSchema) -> BTreeSet<String> {
+    let served: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("the document")
+        .json()
+        .await
+        .expect("JSON");
+    let own = ProcoreSchema::from_document(&served).expect("the mock's document compiles");
     let fresh_user = app.create_user("Fresh", "fresh@x.example").await;
     let mut differences = Vec::new();
     let mut checked = BTreeSet::new();
@@ -136,6 +149,14 @@ async fn check_sweep(app: &TestApp, schema: &ProcoreSchema) -> BTreeSet<String> 
             serde_json::from_slice(&bytes).expect("a JSON body")
         };
         let path = path_and_query.split('?').next().unwrap_or_default();
+        // The mock's own document describes the answer too (status and body).
+        match own.check(method.as_str(), path, status, &body) {
+            Verdict::Conforms { quirks, .. } if !quirks.contains(&Quirk::UndeclaredErrorStatus) => {
+            }
+            other => differences.push(format!(
+                "{method} {path_and_query} -> {status} against /openapi.json: {other:?}"
+            )),
+        }
         match schema.check(method.as_str(), path, status, &body) {
             Verdict::Conforms { operation_id, .. } => {
                 if status < 300 {

@@ -12,6 +12,7 @@ mod fidelity;
 mod filter_properties;
 mod fixtures;
 mod oauth;
+mod openapi;
 mod pagination;
 mod profiles;
 mod project_users;
