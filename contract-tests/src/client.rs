@@ -3,7 +3,8 @@
 //! `X-Rate-Limit-Reset` with bounded retries. Written to be copied into integrations.
 //!
 //! A non-2xx answer is data ([`ApiResponse`] with its status), never a panic or an error: only
-//! transport failures are [`ClientError`]s.
+//! transport failures and refused credentials are [`ClientError`]s. The module depends on
+//! reqwest, serde_json, tokio and chrono only, so it can be copied on its own.
 
 use std::time::Duration;
 
@@ -11,8 +12,6 @@ use reqwest::header::{HeaderMap, LINK};
 use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::Mutex;
-
-use crate::rehearsal::pacing::{Pacing, RateHeaders};
 
 /// Where and as whom the client talks.
 #[derive(Clone, Debug)]
@@ -35,11 +34,20 @@ pub struct ClientConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Connecting, sending or reading failed.
-    #[error("request failed: {0}")]
-    Transport(#[from] reqwest::Error),
+    #[error("{request}: {source}")]
+    Transport {
+        /// `METHOD url`.
+        request: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The token endpoint answered without a token.
-    #[error("authentication failed ({status}): {body}")]
+    #[error("authentication as client `{client_id}` failed ({status}): {body}")]
     Authentication {
+        /// The client id that was tried (the first thing to check when a mock runs your own
+        /// fixture).
+        client_id: String,
         /// Status of the token response.
         status: u16,
         /// Its body.
@@ -85,6 +93,44 @@ pub fn link(headers: &HeaderMap, rel: &str) -> Option<String> {
     })
 }
 
+/// What a response said about rate limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateHeaders {
+    /// HTTP status.
+    pub status: u16,
+    /// `Retry-After`, seconds.
+    pub retry_after: Option<u64>,
+    /// `X-Rate-Limit-Remaining`.
+    pub remaining: Option<u64>,
+    /// `X-Rate-Limit-Reset`, epoch seconds.
+    pub reset: Option<i64>,
+}
+
+impl RateHeaders {
+    /// Reads the headers of a response.
+    pub fn from_response(status: u16, headers: &HeaderMap) -> Self {
+        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+        Self {
+            status,
+            retry_after: number("retry-after").and_then(|v| u64::try_from(v).ok()),
+            remaining: number("x-rate-limit-remaining").and_then(|v| u64::try_from(v).ok()),
+            reset: number("x-rate-limit-reset"),
+        }
+    }
+
+    /// How long a 429 asks to wait, at `now_ms` (epoch ms): `Retry-After`, else until
+    /// `X-Rate-Limit-Reset`, else one second.
+    pub fn wait_ms(&self, now_ms: i64) -> u64 {
+        self.retry_after
+            .map(|seconds| seconds * 1000)
+            .or_else(|| {
+                self.reset
+                    .map(|reset| u64::try_from(reset * 1000 - now_ms).unwrap_or(0))
+            })
+            .unwrap_or(1000)
+    }
+}
+
 /// A request body.
 #[derive(Clone, Debug, Default)]
 pub enum RequestBody {
@@ -116,8 +162,12 @@ impl ProcoreClient {
     /// A client for `config` (no request is made yet).
     pub fn new(config: ClientConfig) -> Self {
         // Redirects are answers to look at (OAuth hands codes out in them), not to follow.
+        // No idle connections are kept: the harness drives the same target from more than one
+        // tokio runtime (lifecycles are synchronous), and a pooled connection dies with the
+        // runtime that opened it.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap_or_default();
         Self {
@@ -139,6 +189,11 @@ impl ProcoreClient {
 
     /// A fresh client-credentials token (also kept for later calls).
     pub async fn authenticate(&self) -> Result<String, ClientError> {
+        let url = format!("{}/oauth/token", self.config.login_base);
+        let transport = |source| ClientError::Transport {
+            request: format!("POST {url}"),
+            source,
+        };
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.config.client_id.as_str()),
@@ -146,15 +201,17 @@ impl ProcoreClient {
         ];
         let response = self
             .http
-            .post(format!("{}/oauth/token", self.config.login_base))
+            .post(&url)
             .form(&form)
             .send()
-            .await?;
+            .await
+            .map_err(transport)?;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         let token = body["access_token"]
             .as_str()
             .ok_or(ClientError::Authentication {
+                client_id: self.config.client_id.clone(),
                 status,
                 body: body.clone(),
             })?
@@ -182,7 +239,6 @@ impl ProcoreClient {
         body: &RequestBody,
     ) -> Result<ApiResponse, ClientError> {
         let url = self.url(path);
-        let mut pacing = Pacing::polite(0x7072_6f63, 250);
         let mut retries = 0;
         let mut reauthenticated = false;
         loop {
@@ -199,7 +255,7 @@ impl ProcoreClient {
                 retries += 1;
                 let headers = RateHeaders::from_response(429, &response.headers);
                 let now_ms = chrono::Utc::now().timestamp_millis();
-                tokio::time::sleep(Duration::from_millis(pacing.delay_ms(&headers, now_ms))).await;
+                tokio::time::sleep(Duration::from_millis(headers.wait_ms(now_ms))).await;
                 continue;
             }
             return Ok(response);
@@ -235,6 +291,10 @@ impl ProcoreClient {
         body: &RequestBody,
         token: Option<&str>,
     ) -> Result<ApiResponse, ClientError> {
+        let transport = |source| ClientError::Transport {
+            request: format!("{method} {url}"),
+            source,
+        };
         let mut request = self.http.request(method.clone(), url);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -257,17 +317,18 @@ impl ProcoreClient {
                 for (name, file_name, content_type, bytes) in files {
                     let part = reqwest::multipart::Part::bytes(bytes.clone())
                         .file_name(file_name.clone())
-                        .mime_str(content_type)?;
+                        .mime_str(content_type)
+                        .map_err(transport)?;
                     form = form.part(name.clone(), part);
                 }
                 request.multipart(form)
             }
             RequestBody::Raw(bytes) => request.body(bytes.clone()),
         };
-        let response = request.send().await?;
+        let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await?;
+        let text = response.text().await.map_err(transport)?;
         let body = if text.is_empty() {
             Value::Null
         } else {

@@ -5,9 +5,12 @@
 //!
 //! # Layout
 //!
+//! - [`target`]: the one target layer every command uses: embedded mock, running mock, or a
+//!   real sandbox; credentials, discovery, the reset policy, and waiting out 429s.
+//! - [`admin`]: the mock's `/__admin` API (reset, clock, faults, the request journal).
 //! - [`client`]: a typed Procore client (OAuth, company header, `Link` pagination, 429
-//!   handling) that integrators can copy.
-//! - [`target`]: embedded mock, running mock, or a real sandbox from the environment.
+//!   handling) that integrators can copy; it depends on no other module.
+//! - [`error`]: the harness's error type.
 //! - [`scenario`]: scenario files, their runner and reports (text, JUnit).
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
@@ -15,8 +18,13 @@
 //!   and shrinks failures.
 //! - [`rehearsal`]: drives a mock into its rate limits with polite or naive virtual clients, on
 //!   the mock's clock, and grades clients from the mock's request journal.
+//! - [`coverage`]: which statuses a client's traffic met per operation, and how to provoke
+//!   the rest.
 
+pub mod admin;
 pub mod client;
+pub mod coverage;
+pub mod error;
 pub mod lifecycle;
 pub mod model;
 pub mod rehearsal;

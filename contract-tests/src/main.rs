@@ -1,19 +1,20 @@
 //! The `procore-contract` command: run scenario files, random lifecycles, rate-limit
-//! rehearsals and client audits against the embedded mock, a running mock, or a sandbox.
+//! rehearsals, client audits and coverage reports against the embedded mock, a running mock,
+//! or a sandbox. Every subcommand opens its target through `procore_contract::target`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use procore_contract::lifecycle::targets::{EmbeddedTarget, RunningMockTarget, SandboxTarget};
-use procore_contract::lifecycle::{self, CaseTarget, LifecycleOptions};
+use procore_contract::admin::{JournalFilter, Since};
+use procore_contract::coverage;
+use procore_contract::lifecycle::{self, LifecycleOptions};
 use procore_contract::rehearsal::{self, audit, chart, RehearsalOptions, Strategy};
 use procore_contract::scenario::{self, report, Runner, Scenario};
-use procore_contract::target::{Target, TargetSpec, MOCK_CLIENT};
-use procore_mock::{MockServer, Profile};
+use procore_contract::target::{ResetPolicy, Target, TargetArgs, TargetSpec};
 
 #[derive(Parser)]
 #[command(
@@ -29,104 +30,136 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run scenario files; exit 0 only if every scenario passes.
-    Run {
-        /// `embedded` (default), `sandbox`, or the base URL of a running mock.
-        #[arg(long, default_value = "embedded")]
-        target: TargetSpec,
-        /// Directory of scenario files.
-        #[arg(long, default_value = "scenarios")]
-        scenarios: PathBuf,
-        /// Only scenarios whose name contains this.
-        #[arg(long)]
-        filter: Option<String>,
-        /// Also write JUnit XML here.
-        #[arg(long)]
-        junit: Option<PathBuf>,
-        /// Reset a running mock (`POST /__admin/reset`) before the run.
-        #[arg(long)]
-        reset: bool,
-        /// Allow a sandbox target on Procore's production hosts.
-        #[arg(long)]
-        allow_production: bool,
-        /// The token of a mock started with `--admin-token` (for resets and mock-only steps).
-        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
-    },
+    Run(RunArgs),
     /// Random user lifecycles checked against a reference model, shrunk on failure.
-    Lifecycle {
-        /// `embedded` (default), `sandbox`, or the base URL of a running mock.
-        #[arg(long, default_value = "embedded")]
-        target: TargetSpec,
-        /// Cases to generate.
-        #[arg(long, default_value_t = 64)]
-        cases: u32,
-        /// Longest sequence of operations in a case.
-        #[arg(long, default_value_t = 24)]
-        max_steps: usize,
-        /// Seed (printed with every failure, to replay it).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Run every sequence on this second target too and report the first difference.
-        #[arg(long)]
-        compare: Option<TargetSpec>,
-        /// The token of running mocks started with `--admin-token`.
-        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
-        /// Allow a sandbox target on Procore's production hosts.
-        #[arg(long)]
-        allow_production: bool,
-    },
+    Lifecycle(LifecycleArgs),
     /// Drive virtual clients sharing one app into the rate limits, on the mock's clock.
-    Rehearse {
-        /// `embedded` (default) or the base URL of a running mock.
-        #[arg(long, default_value = "embedded")]
-        target: TargetSpec,
-        /// Concurrent virtual clients.
-        #[arg(long, default_value_t = 8)]
-        clients: usize,
-        /// Longest rehearsal, in mock seconds.
-        #[arg(long, default_value_t = 120)]
-        seconds: u64,
-        /// Successful requests each client needs.
-        #[arg(long, default_value_t = 20)]
-        work: u64,
-        /// `polite`, `naive` or `both`.
-        #[arg(long, value_enum, default_value_t = StrategyChoice::Both)]
-        strategy: StrategyChoice,
-        /// The path every request GETs.
-        #[arg(long, default_value = "/rest/v1.0/me")]
-        endpoint: String,
-        /// Set the mock's hourly limit first.
-        #[arg(long)]
-        hourly: Option<u64>,
-        /// Set the mock's 10-second spike limit first.
-        #[arg(long)]
-        spike: Option<u64>,
-        /// Where to write summary.json and chart.svg per strategy.
-        #[arg(long, default_value = "rehearsal")]
-        out: PathBuf,
-        /// Seed of the polite clients' jitter.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The token of a running mock started with `--admin-token`.
-        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
-    },
+    Rehearse(RehearseArgs),
     /// Grade clients' rate-limit manners from a running mock's request journal.
-    Audit {
-        /// Base URL of the running mock.
-        #[arg(long)]
-        target: String,
-        /// Only this OAuth client.
-        #[arg(long)]
-        client_id: Option<String>,
-        /// Report violations without failing.
-        #[arg(long)]
-        no_fail: bool,
-        /// The token of a mock started with `--admin-token`.
-        #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
-    },
+    Audit(AuditArgs),
+    /// Which statuses a client's traffic met per operation, and what it never met.
+    Coverage(JournalArgs),
+}
+
+/// `--reset`: when a mock target goes back to its loaded fixture.
+#[derive(Args)]
+struct ResetArg {
+    /// `each` (default on mocks), `once` or `never` (the only choice on a sandbox). A bare
+    /// `--reset` is the deprecated flag and means `each`.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "bare")]
+    reset: Option<ResetPolicy>,
+}
+
+impl ResetArg {
+    fn policy(&self) -> Option<ResetPolicy> {
+        if self.reset == Some(ResetPolicy::Bare) {
+            eprintln!("procore-contract: a bare `--reset` is deprecated; it means `--reset each` (also the default on mocks)");
+        }
+        self.reset
+    }
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    reset: ResetArg,
+    /// A scenario file, or a directory of them.
+    #[arg(long, default_value = "scenarios")]
+    scenarios: PathBuf,
+    /// Only scenarios whose name contains this.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Also write JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Check every 429 as a step's answer instead of waiting it out and retrying.
+    #[arg(long)]
+    no_retry_429: bool,
+}
+
+#[derive(Args)]
+struct LifecycleArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    reset: ResetArg,
+    /// Cases to generate.
+    #[arg(long, default_value_t = 64)]
+    cases: u32,
+    /// Longest sequence of operations in a case.
+    #[arg(long, default_value_t = 24)]
+    max_steps: usize,
+    /// Seed (printed with every failure, to replay it).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run every sequence on this second target too and report the first difference (a mock
+    /// target logs in as the default app; a sandbox with the same credentials).
+    #[arg(long)]
+    compare: Option<TargetSpec>,
+}
+
+#[derive(Args)]
+struct RehearseArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Concurrent virtual clients.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Longest rehearsal, in mock seconds.
+    #[arg(long, default_value_t = 120)]
+    seconds: u64,
+    /// Successful requests each client needs.
+    #[arg(long, default_value_t = 20)]
+    work: u64,
+    /// `polite`, `naive` or `both`.
+    #[arg(long, value_enum, default_value_t = StrategyChoice::Both)]
+    strategy: StrategyChoice,
+    /// The path every request GETs.
+    #[arg(long, default_value = "/rest/v1.0/me")]
+    endpoint: String,
+    /// Set the mock's hourly limit first.
+    #[arg(long)]
+    hourly: Option<u64>,
+    /// Set the mock's 10-second spike limit first.
+    #[arg(long)]
+    spike: Option<u64>,
+    /// Where to write summary.json and chart.svg per strategy.
+    #[arg(long, default_value = "rehearsal")]
+    out: PathBuf,
+    /// Seed of the polite clients' jitter.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// The part of a running mock's journal to read.
+#[derive(Args)]
+struct JournalArgs {
+    /// Base URL of the running mock.
+    #[arg(long)]
+    target: String,
+    /// Only this OAuth client's requests.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Only requests from this point: an RFC 3339 time on the mock clock or a journal id.
+    #[arg(long)]
+    since: Option<Since>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The token of a mock started with `--admin-token`.
+    #[arg(long, env = "PROCORE_MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    journal: JournalArgs,
+    /// Report violations without failing.
+    #[arg(long)]
+    no_fail: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -150,87 +183,11 @@ fn main() -> ExitCode {
 /// Runs a command; `Ok(false)` means it ran and found failures.
 fn dispatch(command: Command) -> anyhow::Result<bool> {
     match command {
-        Command::Run {
-            target,
-            scenarios,
-            filter,
-            junit,
-            reset,
-            allow_production,
-            admin_token,
-        } => runtime()?.block_on(run_scenarios(
-            target,
-            scenarios,
-            filter,
-            junit,
-            reset,
-            allow_production,
-            admin_token,
-        )),
-        Command::Lifecycle {
-            target,
-            cases,
-            max_steps,
-            seed,
-            compare,
-            allow_production,
-            admin_token,
-        } => {
-            let seed = seed.unwrap_or_else(|| {
-                u64::from(std::process::id()) ^ chrono::Utc::now().timestamp_subsec_nanos() as u64
-            });
-            let mut first = case_target(&target, allow_production, &admin_token)?;
-            let mut second = compare
-                .as_ref()
-                .map(|spec| case_target(spec, allow_production, &admin_token))
-                .transpose()?;
-            let options = LifecycleOptions {
-                cases,
-                max_steps,
-                seed,
-                regressions: None,
-            };
-            let second = second
-                .as_mut()
-                .map(|target| -> &mut dyn CaseTarget { target.as_mut() });
-            let report = lifecycle::run(first.as_mut(), second, &options);
-            println!("{} cases ran (seed {})", report.cases_run, report.seed);
-            if let Some(failure) = &report.failure {
-                println!("{failure}");
-            }
-            Ok(report.passed())
-        }
-        Command::Rehearse {
-            target,
-            clients,
-            seconds,
-            work,
-            strategy,
-            endpoint,
-            hourly,
-            spike,
-            out,
-            seed,
-            admin_token,
-        } => runtime()?.block_on(rehearse(
-            target,
-            clients,
-            seconds,
-            work,
-            strategy,
-            endpoint,
-            hourly,
-            spike,
-            out,
-            seed,
-            admin_token,
-        )),
-        Command::Audit {
-            target,
-            client_id,
-            no_fail,
-            admin_token,
-        } => runtime()?.block_on(audit_journal(target, client_id, no_fail, admin_token)),
+        Command::Run(args) => runtime()?.block_on(run_scenarios(args)),
+        Command::Lifecycle(args) => run_lifecycle(args),
+        Command::Rehearse(args) => runtime()?.block_on(rehearse(args)),
+        Command::Audit(args) => runtime()?.block_on(audit_journal(args)),
+        Command::Coverage(args) => runtime()?.block_on(coverage_report(args)),
     }
 }
 
@@ -240,29 +197,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-async fn run_scenarios(
-    spec: TargetSpec,
-    dir: PathBuf,
-    filter: Option<String>,
-    junit: Option<PathBuf>,
-    reset: bool,
-    allow_production: bool,
-    admin_token: Option<String>,
-) -> anyhow::Result<bool> {
-    let mut scenarios = Scenario::load_dir(&dir)?;
-    if let Some(filter) = &filter {
+async fn run_scenarios(args: RunArgs) -> anyhow::Result<bool> {
+    let mut scenarios = Scenario::load_path(&args.scenarios)?;
+    if let Some(filter) = &args.filter {
         scenarios.retain(|s| s.name.contains(filter.as_str()));
     }
     if scenarios.is_empty() {
-        bail!("no scenarios to run in {}", dir.display());
+        anyhow::bail!("no scenarios to run in {}", args.scenarios.display());
     }
-    let target = Target::open(&spec, allow_production)
-        .map_err(anyhow::Error::msg)?
-        .with_admin_token(admin_token);
-    if reset {
-        target.reset().await.map_err(anyhow::Error::msg)?;
-    }
-    let runner = Runner::connect(target).await.map_err(anyhow::Error::msg)?;
+    let target = Target::open(&args.target)?.with_reset_policy(args.reset.policy())?;
+    let runner = Runner::connect(target).await?.retry_429(!args.no_retry_429);
     let bar = progress_bar(
         scenarios.len() as u64,
         "{bar:30} {pos}/{len} scenarios {msg}",
@@ -277,111 +221,112 @@ async fn run_scenarios(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let reset = runner.target().reset_note("scenario");
+    println!("{reset}");
     print!("{}", report::text(&results));
-    if let Some(path) = junit {
-        std::fs::write(&path, report::junit(&results))
+    if let Some(path) = args.junit {
+        std::fs::write(&path, report::junit(&results, &reset))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(report::totals(&results).failed == 0)
 }
 
-fn case_target(
-    spec: &TargetSpec,
-    allow_production: bool,
-    admin_token: &Option<String>,
-) -> anyhow::Result<Box<dyn CaseTarget>> {
-    Ok(match spec {
-        TargetSpec::Embedded => Box::new(EmbeddedTarget::new(Profile::Documented)),
-        TargetSpec::Url(base) => {
-            Box::new(RunningMockTarget::new(base.clone(), admin_token.clone()))
-        }
-        TargetSpec::Sandbox => {
-            Box::new(SandboxTarget::from_env(allow_production).map_err(anyhow::Error::msg)?)
-        }
-    })
+fn run_lifecycle(args: LifecycleArgs) -> anyhow::Result<bool> {
+    let seed = args.seed.unwrap_or_else(|| {
+        u64::from(std::process::id()) ^ chrono::Utc::now().timestamp_subsec_nanos() as u64
+    });
+    let policy = args.reset.policy();
+    let first = Target::open(&args.target)?.with_reset_policy(policy)?;
+    let second = args
+        .compare
+        .map(|spec| {
+            let sandbox = spec == TargetSpec::Sandbox;
+            let compare = TargetArgs {
+                target: spec,
+                client_id: args.target.client_id.clone().filter(|_| sandbox),
+                client_secret: args.target.client_secret.clone().filter(|_| sandbox),
+                admin_token: args.target.admin_token.clone(),
+                allow_production: args.target.allow_production,
+                ..TargetArgs::default()
+            };
+            let policy = policy.filter(|_| !sandbox);
+            Target::open(&compare).and_then(|t| t.with_reset_policy(policy))
+        })
+        .transpose()?;
+    let options = LifecycleOptions {
+        cases: args.cases,
+        max_steps: args.max_steps,
+        seed,
+        regressions: None,
+    };
+    let report = lifecycle::run(&first, second.as_ref(), &options);
+    println!("{}", first.reset_note("case"));
+    println!("{} cases ran (seed {})", report.cases_run, report.seed);
+    if let Some(failure) = &report.failure {
+        println!("{failure}");
+    }
+    Ok(report.passed())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn rehearse(
-    spec: TargetSpec,
-    clients: usize,
-    seconds: u64,
-    work: u64,
-    choice: StrategyChoice,
-    endpoint: String,
-    hourly: Option<u64>,
-    spike: Option<u64>,
-    out: PathBuf,
-    seed: u64,
-    admin_token: Option<String>,
-) -> anyhow::Result<bool> {
-    let (_server, base) = match spec {
-        TargetSpec::Embedded => {
-            let server = MockServer::start();
-            let base = server.url().to_owned();
-            (Some(server), base)
-        }
-        TargetSpec::Url(base) => (None, base),
-        TargetSpec::Sandbox => bail!("a rehearsal moves the target's clock: it runs on mocks only"),
-    };
-    let http = rehearsal::admin_client(admin_token.as_deref()).map_err(anyhow::Error::msg)?;
-    if hourly.is_some() || spike.is_some() {
+async fn rehearse(args: RehearseArgs) -> anyhow::Result<bool> {
+    if args.target.target == TargetSpec::Sandbox {
+        anyhow::bail!("a rehearsal moves the target's clock: it runs on mocks only");
+    }
+    let target = Target::open(&args.target)?;
+    let admin = target.require_admin("a rehearsal")?;
+    if args.hourly.is_some() || args.spike.is_some() {
         let mut limits = serde_json::Map::new();
-        if let Some(h) = hourly {
+        if let Some(h) = args.hourly {
             limits.insert("hourly".to_owned(), h.into());
         }
-        if let Some(s) = spike {
+        if let Some(s) = args.spike {
             limits.insert("spike".to_owned(), s.into());
         }
-        let response = http
-            .put(format!("{base}/__admin/rate-limits"))
-            .json(&limits)
-            .send()
+        admin
+            .call(
+                reqwest::Method::PUT,
+                "/rate-limits",
+                Some(&serde_json::Value::Object(limits)),
+            )
             .await?;
-        if !response.status().is_success() {
-            bail!("setting the rate limits answered {}", response.status());
-        }
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let strategies = match choice {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let strategies = match args.strategy {
         StrategyChoice::Polite => vec![Strategy::Polite],
         StrategyChoice::Naive => vec![Strategy::Naive],
         StrategyChoice::Both => vec![Strategy::Polite, Strategy::Naive],
     };
+    let terminal = std::io::stderr().is_terminal();
     for strategy in strategies {
         let options = RehearsalOptions {
-            base_url: base.clone(),
-            client_id: MOCK_CLIENT.0.to_owned(),
-            client_secret: MOCK_CLIENT.1.to_owned(),
-            clients,
-            seconds,
-            work_per_client: work,
-            endpoint: endpoint.clone(),
+            clients: args.clients,
+            seconds: args.seconds,
+            work_per_client: args.work,
+            endpoint: args.endpoint.clone(),
             tick_ms: 250,
-            seed,
-            admin_token: admin_token.clone(),
-            progress: std::io::stderr()
-                .is_terminal()
-                .then_some(show_progress as fn(u64, u64, u64)),
+            seed: args.seed,
+            progress: terminal.then_some(show_progress as fn(u64, u64, u64)),
         };
-        let summary = rehearsal::rehearse(&options, strategy)
-            .await
-            .map_err(anyhow::Error::msg)?;
-        eprint!("\r\x1b[2K");
+        let summary = rehearsal::rehearse(&target, &options, strategy).await?;
+        if terminal {
+            // Clear the progress line; redirected stderr never had one.
+            eprint!("\r\x1b[2K");
+        }
         let name = serde_json::to_value(strategy)?
             .as_str()
             .unwrap_or("run")
             .to_owned();
         std::fs::write(
-            out.join(format!("{name}-summary.json")),
+            args.out.join(format!("{name}-summary.json")),
             serde_json::to_string_pretty(&summary)?,
         )?;
         let svg = chart::render(
-            &format!("{name}: {clients} clients sharing one app"),
+            &format!("{name}: {} clients sharing one app", args.clients),
             &summary.series,
             rehearsal::limit_per_second(&summary),
         );
-        std::fs::write(out.join(format!("{name}-chart.svg")), svg)?;
+        std::fs::write(args.out.join(format!("{name}-chart.svg")), svg)?;
         println!("{}", summary.closing_line());
     }
     Ok(true)
@@ -391,45 +336,61 @@ fn show_progress(admitted: u64, throttled: u64, in_flight: u64) {
     eprint!("\radmitted {admitted}  throttled {throttled}  in flight {in_flight}   ");
 }
 
-async fn audit_journal(
-    base: String,
-    client_id: Option<String>,
-    no_fail: bool,
-    admin_token: Option<String>,
-) -> anyhow::Result<bool> {
-    let base = base.trim_end_matches('/');
-    let http = rehearsal::admin_client(admin_token.as_deref()).map_err(anyhow::Error::msg)?;
-    let journal: serde_json::Value = http
-        .get(format!("{base}/__admin/requests"))
-        .send()
-        .await
-        .context("reading the mock's request journal")?
-        .error_for_status()?
-        .json()
-        .await?;
-    let audits = audit::audit(&audit::observations(&journal), client_id.as_deref());
-    if audits.is_empty() {
-        println!("no authenticated requests in the journal");
+/// The journal selection `args` names, read through the target layer.
+async fn read_journal(
+    args: &JournalArgs,
+) -> anyhow::Result<Vec<procore_contract::admin::JournalEntry>> {
+    let spec: TargetSpec = args.target.parse().map_err(anyhow::Error::msg)?;
+    if !matches!(spec, TargetSpec::Url(_)) {
+        anyhow::bail!("--target must be the base URL of a running mock");
     }
-    for client in &audits {
-        println!(
-            "{}: {} requests, {} throttled (429), {} violations, longest burst {} in 1 s: {}",
-            client.client_id,
-            client.requests,
-            client.throttled,
-            client.violations.len(),
-            client.longest_burst,
-            client.verdict
-        );
-        for violation in client.violations.iter().take(10) {
-            println!(
-                "  at {} ms: {} ({} ms early)",
-                violation.at_ms, violation.rule, violation.early_by_ms
-            );
-        }
+    let target = Target::open(&TargetArgs {
+        admin_token: args.admin_token.clone(),
+        ..TargetArgs::new(spec)
+    })?;
+    let filter = JournalFilter {
+        client_id: args.client_id.clone(),
+        since: args.since.clone(),
+    };
+    Ok(target
+        .require_admin("reading the journal")?
+        .journal(&filter)
+        .await?)
+}
+
+async fn audit_journal(args: AuditArgs) -> anyhow::Result<bool> {
+    let journal = read_journal(&args.journal).await?;
+    let audits = audit::audit(
+        &audit::observations(&journal),
+        args.journal.client_id.as_deref(),
+    );
+    if args.journal.json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&audits)?))?;
+    } else {
+        emit(&audit::text(&audits, 10))?;
     }
     let violations: usize = audits.iter().map(|a| a.violations.len()).sum();
-    Ok(no_fail || violations == 0)
+    Ok(args.no_fail || violations == 0)
+}
+
+async fn coverage_report(args: JournalArgs) -> anyhow::Result<bool> {
+    let journal = read_journal(&args).await?;
+    let report = coverage::coverage(&journal);
+    if args.json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+    } else {
+        emit(&coverage::text(&report))?;
+    }
+    Ok(true)
+}
+
+/// Writes a report to stdout; a reader that stopped early (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
+    }
 }
 
 fn progress_bar(length: u64, template: &str) -> Option<ProgressBar> {

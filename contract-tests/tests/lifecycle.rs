@@ -1,26 +1,72 @@
-//! Random user lifecycles against the embedded mock, checked against the reference model.
+//! Random user lifecycles against mock targets, checked against the reference model; broken
+//! and differing targets are caught, and differential mode survives creates both targets
+//! refuse.
 
-use procore_contract::lifecycle::{self, targets::EmbeddedTarget, LifecycleOptions};
-use procore_mock::Profile;
+use procore_contract::lifecycle::{self, LifecycleOptions};
+use procore_contract::target::{ResetPolicy, Target, TargetArgs, TargetSpec};
+use procore_mock::{Config, MockServer, Profile};
+use serde_json::json;
 
 fn options(cases: u32) -> LifecycleOptions {
     LifecycleOptions {
         cases,
         max_steps: 24,
         seed: 0x5eed_cafe,
-        regressions: Some(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/proptest-regressions/lifecycle.txt"
-        )),
+        regressions: None,
     }
 }
+
+fn embedded(profile: Profile) -> Target {
+    Target::open(&TargetArgs {
+        profile: Some(profile),
+        ..TargetArgs::default()
+    })
+    .unwrap()
+}
+
+/// A running mock without an hourly limit, which the harness will not reset, with `rules`
+/// added as fault rules: what a team tests against when it breaks the mock on purpose.
+fn running_with_faults(server: &MockServer, rules: &[serde_json::Value]) -> Target {
+    let target = Target::open(&TargetArgs::new(TargetSpec::Url(server.url().to_owned())))
+        .unwrap()
+        .with_reset_policy(Some(ResetPolicy::Never))
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for rule in rules {
+        runtime
+            .block_on(target.admin().unwrap().add_fault(rule))
+            .unwrap();
+    }
+    target
+}
+
+fn unlimited_mock() -> MockServer {
+    MockServer::builder()
+        .config(Config {
+            rate_limit_hourly: 0,
+            ..Config::default()
+        })
+        .start()
+}
+
+const BROKEN_PATCH: &str =
+    r#"{"method": "PATCH", "path": "/rest/v1.0/companies/{company_id}/users/{id}", "status": 500}"#;
 
 #[test]
 fn random_lifecycles_on_the_documented_profile_match_the_model() {
     let report = lifecycle::run(
-        &mut EmbeddedTarget::new(Profile::Documented),
+        &embedded(Profile::Documented),
         None,
-        &options(64),
+        &LifecycleOptions {
+            regressions: Some(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/proptest-regressions/lifecycle.txt"
+            )),
+            ..options(64)
+        },
     );
     assert!(report.passed(), "{}", report.failure.unwrap_or_default());
     assert!(report.cases_run >= 64);
@@ -28,55 +74,17 @@ fn random_lifecycles_on_the_documented_profile_match_the_model() {
 
 #[test]
 fn random_lifecycles_on_the_official_profile_match_the_model() {
-    let report = lifecycle::run(
-        &mut EmbeddedTarget::new(Profile::Official),
-        None,
-        &options(16),
-    );
+    let report = lifecycle::run(&embedded(Profile::Official), None, &options(16));
     assert!(report.passed(), "{}", report.failure.unwrap_or_default());
 }
 
-/// An embedded target whose company-user PATCH a fault rule breaks (answers 500).
-struct BrokenPatch(EmbeddedTarget);
-
-impl lifecycle::CaseTarget for BrokenPatch {
-    fn capabilities(&self) -> procore_contract::model::Capabilities {
-        self.0.capabilities()
-    }
-    fn begin_case(&mut self) -> Result<lifecycle::Endpoint, String> {
-        let endpoint = self.0.begin_case()?;
-        let rule = serde_json::json!({"method": "PATCH", "path": "/rest/v1.0/companies/{company_id}/users/{id}", "status": 500});
-        let status = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                reqwest::Client::new()
-                    .post(format!("{}/__admin/faults", endpoint.api_base))
-                    .json(&rule)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            });
-        assert_eq!(status, 201);
-        Ok(endpoint)
-    }
-}
-
 /// A broken target is caught, and the failure shrinks to a short sequence: create a user, then
-/// update them.
+/// update them. The fault rule lives because the harness is told not to reset the mock.
 #[test]
 fn a_broken_target_is_caught_and_shrunk_to_a_short_sequence() {
-    let mut target = BrokenPatch(EmbeddedTarget::new(Profile::Documented));
-    let report = lifecycle::run(
-        &mut target,
-        None,
-        &LifecycleOptions {
-            regressions: None,
-            ..options(64)
-        },
-    );
+    let server = unlimited_mock();
+    let broken = running_with_faults(&server, &[serde_json::from_str(BROKEN_PATCH).unwrap()]);
+    let report = lifecycle::run(&broken, None, &options(64));
     let failure = report.failure.expect("the broken PATCH is caught");
     assert!(
         failure.contains("minimal failing sequence (2 steps)"),
@@ -89,28 +97,18 @@ fn a_broken_target_is_caught_and_shrunk_to_a_short_sequence() {
 /// Differential mode reports the first step where two targets answer differently.
 #[test]
 fn differential_mode_reports_where_two_targets_differ() {
-    let mut same = EmbeddedTarget::new(Profile::Documented);
-    let mut also_same = EmbeddedTarget::new(Profile::Documented);
     let agreed = lifecycle::run(
-        &mut same,
-        Some(&mut also_same),
-        &LifecycleOptions {
-            regressions: None,
-            ..options(16)
-        },
+        &embedded(Profile::Documented),
+        Some(&embedded(Profile::Documented)),
+        &options(16),
     );
     assert!(agreed.passed(), "{}", agreed.failure.unwrap_or_default());
 
-    let mut healthy = EmbeddedTarget::new(Profile::Documented);
-    let mut broken = BrokenPatch(EmbeddedTarget::new(Profile::Documented));
-    let report = lifecycle::run(
-        &mut healthy,
-        Some(&mut broken),
-        &LifecycleOptions {
-            regressions: None,
-            ..options(64)
-        },
-    );
+    let server = unlimited_mock();
+    let broken = running_with_faults(&server, &[serde_json::from_str(BROKEN_PATCH).unwrap()]);
+    let healthy_server = unlimited_mock();
+    let healthy = running_with_faults(&healthy_server, &[]);
+    let report = lifecycle::run(&healthy, Some(&broken), &options(64));
     let failure = report.failure.expect("the targets differ");
     assert!(
         failure.contains("first target answered [200], second target answered [500]"),
@@ -122,33 +120,90 @@ fn differential_mode_reports_where_two_targets_differ() {
     );
 }
 
+/// Regression: both targets refusing a create the same way made the model and the sessions'
+/// ids drift, and the next step on that user panicked with an index out of bounds.
+#[test]
+fn differential_mode_agrees_when_both_targets_refuse_every_create() {
+    let refuse =
+        json!({"method": "POST", "path": "/rest/v1.0/companies/{company_id}/users", "status": 422});
+    let (a, b) = (unlimited_mock(), unlimited_mock());
+    let first = running_with_faults(&a, std::slice::from_ref(&refuse));
+    let second = running_with_faults(&b, &[refuse]);
+    let report = lifecycle::run(&first, Some(&second), &options(32));
+    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    assert!(report.cases_run >= 32);
+}
+
+/// When only one target refuses a create, the report names that step, not a later one acting
+/// on the wrong user.
+#[test]
+fn differential_mode_reports_a_create_only_one_target_refuses() {
+    let refuse =
+        json!({"method": "POST", "path": "/rest/v1.0/companies/{company_id}/users", "status": 422});
+    let (a, b) = (unlimited_mock(), unlimited_mock());
+    let healthy = running_with_faults(&a, &[]);
+    let refusing = running_with_faults(&b, &[refuse]);
+    let report = lifecycle::run(&healthy, Some(&refusing), &options(32));
+    let failure = report.failure.expect("the targets differ");
+    assert!(
+        failure.contains("second target answered [422]"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("minimal failing sequence (1 steps)"),
+        "{failure}"
+    );
+}
+
 /// A running mock guarded by `--admin-token` is driven with the token, and refused without it.
 #[test]
 fn a_guarded_running_mock_needs_the_admin_token() {
-    use procore_contract::lifecycle::targets::RunningMockTarget;
-    use procore_contract::lifecycle::CaseTarget;
-    let config = procore_mock::Config {
+    let config = Config {
         admin_token: Some("letmein".to_owned()),
-        ..procore_mock::Config::default()
+        ..Config::default()
     };
-    let server = procore_mock::MockServer::builder().config(config).start();
-    let mut guarded = RunningMockTarget::new(server.url().to_owned(), Some("letmein".to_owned()));
-    assert!(
-        guarded.capabilities().controllable_clock,
-        "the admin API answers with the token"
-    );
-    let report = lifecycle::run(
-        &mut guarded,
-        None,
-        &LifecycleOptions {
-            regressions: None,
-            ..options(8)
-        },
-    );
+    let server = MockServer::builder().config(config).start();
+    let spec = TargetSpec::Url(server.url().to_owned());
+    let guarded = Target::open(&TargetArgs {
+        admin_token: Some("letmein".to_owned()),
+        ..TargetArgs::new(spec.clone())
+    })
+    .unwrap();
+    let report = lifecycle::run(&guarded, None, &options(8));
     assert!(report.passed(), "{}", report.failure.unwrap_or_default());
 
-    let mut tokenless = RunningMockTarget::new(server.url().to_owned(), None);
-    assert!(!tokenless.capabilities().controllable_clock);
-    let error = tokenless.begin_case().expect_err("the reset is refused");
-    assert!(error.contains("401"), "{error}");
+    let tokenless = Target::open(&TargetArgs::new(spec)).unwrap();
+    let report = lifecycle::run(&tokenless, None, &options(8));
+    let failure = report.failure.expect("the reset is refused");
+    assert!(failure.contains("401"), "{failure}");
+}
+
+/// The README's example: a fault rule on a running mock is caught under `--reset never`; under
+/// the default (`each`) the reset drops it, and the report says so.
+#[test]
+fn the_cli_keeps_a_running_mocks_fault_rule_only_under_reset_never() {
+    let server = MockServer::start();
+    running_with_faults(&server, &[serde_json::from_str(BROKEN_PATCH).unwrap()]);
+    let lifecycle = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
+            .args(["lifecycle", "--target", server.url(), "--seed", "42"])
+            .args(extra)
+            .env_remove("PROCORE_CLIENT_ID")
+            .env_remove("PROCORE_CLIENT_SECRET")
+            .output()
+            .unwrap()
+    };
+    let kept = lifecycle(&["--reset", "never", "--cases", "256"]);
+    let stdout = String::from_utf8_lossy(&kept.stdout);
+    assert_eq!(kept.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("reset: never"), "{stdout}");
+    assert!(
+        stdout.contains("minimal failing sequence (2 steps)"),
+        "{stdout}"
+    );
+
+    let dropped = lifecycle(&["--cases", "8"]);
+    let stdout = String::from_utf8_lossy(&dropped.stdout);
+    assert!(dropped.status.success(), "{stdout}");
+    assert!(stdout.starts_with("reset: before each case"), "{stdout}");
 }

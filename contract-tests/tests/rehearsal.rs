@@ -1,21 +1,38 @@
 //! Rate-limit rehearsal and client audit against the embedded mock: polite clients stay within
 //! the limits and commit no violations, naive ones do, and the audit tells them apart.
 
+use procore_contract::admin::{JournalEntry, JournalFilter};
 use procore_contract::rehearsal::{self, audit, chart, RehearsalOptions, Strategy};
+use procore_contract::target::{Target, TargetArgs, TargetSpec};
 use procore_mock::MockServer;
 
-fn options(server: &MockServer, client: (&str, &str)) -> RehearsalOptions {
+/// The running mock `server`, logged in as `client`.
+fn target(server: &MockServer, client: (&str, &str)) -> Target {
+    Target::open(&TargetArgs {
+        client_id: Some(client.0.to_owned()),
+        client_secret: Some(client.1.to_owned()),
+        ..TargetArgs::new(TargetSpec::Url(server.url().to_owned()))
+    })
+    .unwrap()
+}
+
+async fn journal(server: &MockServer) -> Vec<JournalEntry> {
+    target(server, ("procore-mock-client", "procore-mock-secret"))
+        .admin()
+        .unwrap()
+        .journal(&JournalFilter::default())
+        .await
+        .unwrap()
+}
+
+fn options() -> RehearsalOptions {
     RehearsalOptions {
-        base_url: server.url().to_owned(),
-        client_id: client.0.to_owned(),
-        client_secret: client.1.to_owned(),
         clients: 6,
         seconds: 90,
         work_per_client: 8,
         endpoint: "/rest/v1.0/me".to_owned(),
         tick_ms: 250,
         seed: 7,
-        admin_token: None,
         progress: None,
     }
 }
@@ -37,7 +54,7 @@ async fn polite_clients_stay_within_the_limit_naive_ones_violate_and_the_audit_t
     let polite_app = ("procore-mock-client", "procore-mock-secret");
     let naive_app = ("procore-mock-standard", "procore-mock-standard-secret");
 
-    let polite = rehearsal::rehearse(&options(&server, polite_app), Strategy::Polite)
+    let polite = rehearsal::rehearse(&target(&server, polite_app), &options(), Strategy::Polite)
         .await
         .unwrap();
     assert_eq!(polite.violations, 0, "{}", polite.closing_line());
@@ -55,7 +72,7 @@ async fn polite_clients_stay_within_the_limit_naive_ones_violate_and_the_audit_t
     assert_eq!(polite.admitted, 6 * 8, "every client finished its work");
     assert!(polite.finished_in_seconds.is_some());
 
-    let naive = rehearsal::rehearse(&options(&server, naive_app), Strategy::Naive)
+    let naive = rehearsal::rehearse(&target(&server, naive_app), &options(), Strategy::Naive)
         .await
         .unwrap();
     assert!(naive.violations > 0, "{}", naive.closing_line());
@@ -76,13 +93,7 @@ async fn polite_clients_stay_within_the_limit_naive_ones_violate_and_the_audit_t
         naive.closing_line()
     );
 
-    let journal: serde_json::Value = reqwest::get(format!("{}/__admin/requests", server.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let verdicts = audit::audit(&audit::observations(&journal), None);
+    let verdicts = audit::audit(&audit::observations(&journal(&server).await), None);
     let verdict = |client: &str| verdicts.iter().find(|a| a.client_id == client).unwrap();
     assert_eq!(verdict(polite_app.0).verdict, "polite");
     assert!(verdict(polite_app.0).violations.is_empty());
@@ -96,7 +107,8 @@ async fn the_chart_is_valid_svg_with_both_series_and_the_limit() {
     let server = MockServer::start();
     set_spike_limit(&server, 5).await;
     let summary = rehearsal::rehearse(
-        &options(&server, ("procore-mock-client", "procore-mock-secret")),
+        &target(&server, ("procore-mock-client", "procore-mock-secret")),
+        &options(),
         Strategy::Naive,
     )
     .await
@@ -191,6 +203,28 @@ fn the_cli_rehearses_writes_summary_and_chart_and_audits() {
     ] {
         assert!(summary.get(key).is_some(), "{key}");
     }
+    // Regression: a second rehearsal found the window the first left full, and its discovery
+    // died on the 429 instead of waiting it out.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
+        .args([
+            "rehearse",
+            "--target",
+            server.url(),
+            "--clients",
+            "4",
+            "--seconds",
+            "60",
+        ])
+        .args(["--work", "5", "--strategy", "naive", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no progress codes in redirected stderr: {stderr:?}"
+    );
     std::fs::remove_dir_all(&out).unwrap();
 
     let audit = std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
@@ -209,4 +243,162 @@ fn the_cli_rehearses_writes_summary_and_chart_and_audits() {
         .output()
         .unwrap();
     assert!(lenient.status.success());
+}
+
+/// Sends `requests` GETs of `/rest/v1.0/me` as `client` against a mock whose clock is frozen;
+/// after a 429 the client waits `wait(retry_after)` seconds of mock time.
+async fn traffic(
+    server: &MockServer,
+    client: (&str, &str),
+    requests: usize,
+    wait: impl Fn(f64) -> f64,
+) {
+    let target = target(server, client);
+    let api = target.client(None);
+    api.authenticate().await.unwrap();
+    let admin = target.admin().unwrap();
+    for _ in 0..requests {
+        let answer = api
+            .request(
+                reqwest::Method::GET,
+                "/rest/v1.0/me",
+                &[],
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+        if answer.status == 429 {
+            let retry_after: f64 = answer.header("retry-after").unwrap().parse().unwrap();
+            admin.advance_clock(wait(retry_after)).await.unwrap();
+        }
+    }
+}
+
+/// A mock with a spike limit of 3 requests per 10 s and a frozen clock.
+async fn spiky_mock() -> MockServer {
+    let server = MockServer::start();
+    set_spike_limit(&server, 3).await;
+    let admin = target(&server, ("procore-mock-client", "procore-mock-secret"));
+    admin
+        .admin()
+        .unwrap()
+        .call(
+            reqwest::Method::PUT,
+            "/clock",
+            Some(&serde_json::json!({"frozen": true})),
+        )
+        .await
+        .unwrap();
+    server
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
+        .args(args)
+        .env_remove("PROCORE_MOCK_ADMIN_TOKEN")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_audit_grades_a_client_waiting_exactly_retry_after_as_polite() {
+    let server = spiky_mock().await;
+    let exact = ("procore-mock-client", "procore-mock-secret");
+    let eager = ("procore-mock-standard", "procore-mock-standard-secret");
+    traffic(&server, exact, 12, |retry_after| retry_after).await;
+    let eager_from = journal(&server).await.last().unwrap().id + 1;
+    traffic(&server, eager, 12, |retry_after| retry_after / 4.0).await;
+
+    let polite = cli(&[
+        "audit",
+        "--target",
+        server.url(),
+        "--client-id",
+        exact.0,
+        "--json",
+    ]);
+    let verdicts: serde_json::Value = serde_json::from_slice(&polite.stdout).unwrap();
+    assert_eq!(verdicts.as_array().unwrap().len(), 1, "{verdicts}");
+    assert_eq!(verdicts[0]["verdict"], "polite", "{verdicts}");
+    assert!(
+        verdicts[0]["throttled"].as_u64().unwrap() > 0,
+        "it met the limit"
+    );
+    assert!(polite.status.success());
+
+    let since = eager_from.to_string();
+    let impolite = cli(&["audit", "--target", server.url(), "--since", &since]);
+    let text = String::from_utf8_lossy(&impolite.stdout);
+    assert_eq!(impolite.status.code(), Some(1), "{text}");
+    assert!(
+        !text.contains(exact.0),
+        "--since leaves the earlier client out: {text}"
+    );
+    assert!(
+        text.contains("procore-mock-standard: 12 requests"),
+        "{text}"
+    );
+    let violation = regex::Regex::new(
+        r"  #\d+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z GET /rest/v1\.0/me: sent \d+ ms before Retry-After \d+ s of #\d+ \(\d{4}-",
+    )
+    .unwrap();
+    assert!(violation.is_match(&text), "{text}");
+}
+
+#[tokio::test]
+async fn coverage_shows_what_the_traffic_met_and_how_to_provoke_the_rest() {
+    let server = spiky_mock().await;
+    let app = ("procore-mock-client", "procore-mock-secret");
+    traffic(&server, app, 6, |retry_after| retry_after).await;
+    let covered = |json: bool| {
+        let mut args = vec!["coverage", "--target", server.url(), "--client-id", app.0];
+        if json {
+            args.push("--json");
+        }
+        cli(&args)
+    };
+    let output = covered(true);
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let me = &report["operations"][0];
+    assert_eq!(me["operation"], "GET /rest/v1.0/me");
+    assert!(
+        me["statuses"]["200"].as_u64().unwrap() > 0 && me["statuses"]["429"].as_u64().unwrap() > 0,
+        "{me}"
+    );
+    let never: Vec<u64> = me["never_met"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["status"].as_u64())
+        .collect();
+    assert_eq!(never, [401, 403, 503]);
+
+    // The suggested fault rule makes the mock answer 503, which coverage then sees.
+    let suggestion = me["never_met"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["status"] == 503)
+        .unwrap()["provoke"]
+        .clone();
+    assert_eq!(suggestion["path"], "/__admin/faults");
+    let target = target(&server, app);
+    target
+        .admin()
+        .unwrap()
+        .add_fault(&suggestion["body"])
+        .await
+        .unwrap();
+    traffic(&server, app, 1, |retry_after| retry_after).await;
+    let text = String::from_utf8_lossy(&covered(false).stdout).to_string();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.contains("200") && header.contains("429") && header.contains("503"),
+        "{text}"
+    );
+    assert!(
+        text.contains("token expiry (401): renew the token and retry: POST /__admin/clock/advance {\"seconds\":5400}"),
+        "{text}"
+    );
 }

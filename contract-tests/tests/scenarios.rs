@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use procore_contract::client::{ClientConfig, ProcoreClient};
 use procore_contract::scenario::{report, run_all, Outcome, Runner, Scenario};
-use procore_contract::target::{Target, TargetSpec, MOCK_CLIENT};
+use procore_contract::target::{Target, TargetArgs, TargetSpec, MOCK_CLIENT};
 
 fn scenarios_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"))
 }
 
 async fn embedded_runner() -> Runner {
-    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
+    let target = Target::open(&TargetArgs::default()).unwrap();
     Runner::connect(target).await.unwrap()
 }
 
@@ -70,7 +70,7 @@ async fn a_wrong_expectation_fails_naming_the_step_expected_and_actual() {
         "{text}"
     );
     assert!(text.contains("0 passed, 1 failed, 0 skipped"), "{text}");
-    let junit = report::junit(std::slice::from_ref(&result));
+    let junit = report::junit(std::slice::from_ref(&result), "reset: never");
     assert!(
         junit.contains("<testcase classname=\"scenarios\" name=\"wrong\""),
         "{junit}"
@@ -125,10 +125,10 @@ async fn a_misbehaving_target_is_caught_at_the_step_it_breaks() {
 
 #[tokio::test]
 async fn the_client_authenticates_and_follows_link_pagination_over_http() {
-    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
+    let target = Target::open(&TargetArgs::default()).unwrap();
     let client = ProcoreClient::new(ClientConfig {
         company_id: Some(8001),
-        ..target.client.clone()
+        ..target.client_config().clone()
     });
     client.authenticate().await.unwrap();
     let all = client
@@ -155,7 +155,7 @@ async fn the_client_authenticates_and_follows_link_pagination_over_http() {
         .await
         .unwrap();
     assert_eq!(missing.status, 404, "a non-2xx answer is data");
-    assert_eq!(target.client.client_id, MOCK_CLIENT.0);
+    assert_eq!(target.client_config().client_id, MOCK_CLIENT.0);
 }
 
 #[test]
@@ -174,13 +174,15 @@ fn the_cli_runs_scenarios_writes_junit_and_fails_on_a_failing_scenario() {
     assert!(passing.status.success(), "{stdout}");
     assert!(stdout.contains("PASS  pagination-headers"), "{stdout}");
     assert!(stdout.contains("1 passed, 0 failed, 0 skipped"), "{stdout}");
-    assert_eq!(
-        std::fs::read_to_string(&junit)
-            .unwrap()
-            .matches("<testcase ")
-            .count(),
-        1
-    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 1);
+    let document = roxmltree::Document::parse(&xml).expect("well-formed JUnit");
+    let reset = document
+        .descendants()
+        .find(|n| n.attribute("name") == Some("reset"))
+        .and_then(|n| n.attribute("value"))
+        .unwrap();
+    assert!(reset.starts_with("reset: before each scenario"), "{reset}");
 
     let failing_dir = dir.join("failing");
     std::fs::create_dir_all(&failing_dir).unwrap();
@@ -220,15 +222,16 @@ fn the_cli_runs_scenarios_writes_junit_and_fails_on_a_failing_scenario() {
 
 #[tokio::test]
 async fn the_client_retries_429s_as_the_headers_say_within_its_bound() {
-    let target = Target::open(&TargetSpec::Embedded, false).unwrap();
-    let base = target.client.api_base.clone();
+    let target = Target::open(&TargetArgs::default()).unwrap();
+    let base = target.client_config().api_base.clone();
     let http = reqwest::Client::new();
     let fault =
         serde_json::json!({"path": "/rest/v1.0/me", "status": 429, "retry_after": 0, "times": 2});
     let client_with = |max_retries| {
         ProcoreClient::new(ClientConfig {
             max_retries,
-            ..target.client.clone()
+            company_id: Some(8001),
+            ..target.client_config().clone()
         })
     };
 
@@ -304,14 +307,16 @@ async fn a_mock_guarded_by_an_admin_token_is_driven_with_that_token() {
         })
         .start();
     let spec = TargetSpec::Url(server.url().to_owned());
-    let unguarded = Target::open(&spec, false).unwrap();
-    let refused = unguarded.reset().await.unwrap_err();
+    let unguarded = Target::open(&TargetArgs::new(spec.clone())).unwrap();
+    let refused = unguarded.reset_before(0).await.unwrap_err().to_string();
     assert!(refused.contains("401"), "{refused}");
 
-    let target = Target::open(&spec, false)
-        .unwrap()
-        .with_admin_token(Some("s3cret".to_owned()));
-    target.reset().await.unwrap();
+    let target = Target::open(&TargetArgs {
+        admin_token: Some("s3cret".to_owned()),
+        ..TargetArgs::new(spec)
+    })
+    .unwrap();
+    assert!(target.reset_before(0).await.unwrap());
     let scenarios: Vec<Scenario> = Scenario::load_dir(&scenarios_dir())
         .unwrap()
         .into_iter()
@@ -366,4 +371,257 @@ async fn the_portable_scenarios_pass_on_a_target_without_mock_powers() {
         "skips say why: {text}"
     );
     assert_eq!(totals.passed, scenarios.len() - needs_a_mock, "{text}");
+}
+
+/// A running mock started with a team's own fixture (its own OAuth app) and a spike limit of
+/// 5 requests per 10 s, as `procore-mock --fixtures own-app.json --rate-limit-spike 5` runs.
+fn own_app_mock_with_spike_limit() -> procore_mock::MockServer {
+    let fixture = procore_mock::Fixture::from_path(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/fixtures/own-app.json"
+    )))
+    .unwrap();
+    procore_mock::MockServer::builder()
+        .fixture(fixture)
+        .config(procore_mock::Config {
+            rate_limit_spike: 5,
+            ..procore_mock::Config::default()
+        })
+        .start()
+}
+
+fn harness() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"));
+    for name in [
+        "PROCORE_CLIENT_ID",
+        "PROCORE_CLIENT_SECRET",
+        "PROCORE_MOCK_ADMIN_TOKEN",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+#[test]
+fn the_harness_runs_against_a_running_mock_with_its_own_app_and_spike_limits_twice_in_a_row() {
+    let server = own_app_mock_with_spike_limit();
+    let total = Scenario::load_dir(&scenarios_dir()).unwrap().len();
+    for (run, credentials) in ["flags", "environment"].into_iter().enumerate() {
+        let mut command = harness();
+        command
+            .args(["run", "--target", server.url(), "--scenarios"])
+            .arg(scenarios_dir());
+        if credentials == "flags" {
+            command.args([
+                "--client-id",
+                "hr-sync",
+                "--client-secret",
+                "hr-sync-secret",
+            ]);
+        } else {
+            command
+                .env("PROCORE_CLIENT_ID", "hr-sync")
+                .env("PROCORE_CLIENT_SECRET", "hr-sync-secret");
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "run {} ({credentials}):\n{stdout}{stderr}",
+            run + 1
+        );
+        assert!(
+            stdout.contains(&format!("{total} passed, 0 failed, 0 skipped")),
+            "{stdout}"
+        );
+        assert!(
+            stdout.starts_with("reset: before each scenario (POST /__admin/reset"),
+            "the report says what was reset: {stdout}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "no terminal codes in redirected stderr: {stderr:?}"
+        );
+    }
+    // The mock was really rate limited, and the harness waited its 429s out.
+    let journal: serde_json::Value = reqwest::blocking_get_json(server.url());
+    let throttled = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == 429 && e["client_id"] == "hr-sync")
+        .count();
+    assert!(throttled > 0, "the spike limit was hit");
+}
+
+/// `reqwest` without its blocking feature: one GET of the journal on a throwaway runtime.
+mod reqwest {
+    pub use ::reqwest::*;
+
+    pub fn blocking_get_json(base: &str) -> serde_json::Value {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                get(format!("{base}/__admin/requests"))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap()
+            })
+    }
+}
+
+#[test]
+fn wrong_credentials_are_refused_naming_the_client_id_tried() {
+    let server = own_app_mock_with_spike_limit();
+    let output = harness()
+        .args(["run", "--target", server.url(), "--scenarios"])
+        .arg(scenarios_dir())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("authentication as client `procore-mock-client` failed (401)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn one_scenario_file_runs_under_an_explicit_reset_policy() {
+    let server = procore_mock::MockServer::start();
+    let file = scenarios_dir().join("07-rate-limit.json");
+    let never = harness()
+        .args([
+            "run",
+            "--target",
+            server.url(),
+            "--reset",
+            "never",
+            "--scenarios",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&never.stdout);
+    assert!(never.status.success(), "{stdout}");
+    assert!(stdout.contains("PASS  rate-limit-429"), "{stdout}");
+    assert!(
+        stdout.starts_with("reset: never (the mock's data, fault rules, limits and journal were left as they were)"),
+        "{stdout}"
+    );
+    // Nothing was reset, so the journal still holds the run's requests.
+    let journal = reqwest::blocking_get_json(server.url());
+    assert!(journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["status"] == 429));
+
+    let legacy = harness()
+        .args(["run", "--target", server.url(), "--scenarios"])
+        .arg(&file)
+        .arg("--reset")
+        .output()
+        .unwrap();
+    assert!(legacy.status.success());
+    assert!(String::from_utf8_lossy(&legacy.stderr).contains("a bare `--reset` is deprecated"));
+    assert!(String::from_utf8_lossy(&legacy.stdout).starts_with("reset: before each scenario"));
+}
+
+#[tokio::test]
+async fn the_rate_limit_steps_see_429s_and_others_wait_them_out() {
+    // A step that does not say otherwise waits a 429 out (the mock's clock moves, since the
+    // harness owns the embedded mock); with retries off every step sees the 429.
+    let scenario = Scenario::parse(
+        r#"{"name": "throttled", "steps": [
+            {"name": "one request per 10 s", "request": {"method": "PUT", "path": "/__admin/rate-limits", "auth": "none", "json": {"spike": 1}},
+             "expect": {"status": 200}},
+            {"name": "first", "request": {"method": "GET", "path": "/rest/v1.0/me"}, "expect": {"status": 200}},
+            {"name": "second waits", "request": {"method": "GET", "path": "/rest/v1.0/me"}, "expect": {"status": 200}}
+        ]}"#,
+        "throttled.json",
+    )
+    .unwrap();
+    let runner = embedded_runner().await;
+    let result = runner.run(&scenario).await;
+    assert!(
+        matches!(result.outcome, Outcome::Passed),
+        "{}",
+        report::text(&[result])
+    );
+
+    let runner = embedded_runner().await.retry_429(false);
+    let result = runner.run(&scenario).await;
+    let Outcome::Failed(failure) = &result.outcome else {
+        panic!("with retries off the second request is a 429");
+    };
+    assert_eq!((failure.step, failure.status), (3, 429));
+}
+
+#[tokio::test]
+async fn a_failure_report_shows_resolved_values_and_header_expectations_as_written() {
+    let scenario = Scenario::parse(
+        r#"{"name": "resolved", "steps": [
+            {"name": "find jane", "request": {"method": "GET", "path": "/rest/v1.0/companies/{{company_id}}/users", "query": [["per_page", "1"]]},
+             "expect": {"status": 200}, "capture": {"first_id": "/0/id"}},
+            {"name": "compare", "request": {"method": "GET", "path": "/rest/v1.0/companies/{{company_id}}/users/{{first_id}}"},
+             "expect": {"headers": {"Content-Type": {"equals": "text/{{first_id}}"}}, "json": {"id": "{{first_id}}", "last_name": "Nobody"}}}
+        ]}"#,
+        "resolved.json",
+    )
+    .unwrap();
+    let runner = embedded_runner().await;
+    let result = runner.run(&scenario).await;
+    let text = report::text(std::slice::from_ref(&result));
+    assert!(!text.contains("{{"), "no unresolved templates: {text}");
+    assert!(
+        text.contains("expected: header Content-Type {\"equals\":\"text/5001\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expected: json {\"id\":5001,\"last_name\":\"Nobody\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("request:  GET /rest/v1.0/companies/8001/users/5001"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_embedded_target_loads_a_fixture_file_and_logs_in_as_its_app() {
+    let fixture = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/fixtures/own-app.json"
+    ));
+    let run = |extra: &[&str]| {
+        harness()
+            .args(["run", "--filter", "provision", "--scenarios"])
+            .arg(scenarios_dir())
+            .arg("--fixtures")
+            .arg(&fixture)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "--client-id",
+        "hr-sync",
+        "--client-secret",
+        "hr-sync-secret",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed, 0 skipped"), "{stdout}");
+    let default_app = run(&[]);
+    assert_eq!(
+        default_app.status.code(),
+        Some(2),
+        "the fixture has no default app"
+    );
 }

@@ -2,15 +2,16 @@
 //! and shrunk to the shortest sequence that still fails.
 //!
 //! proptest-state-machine generates the sequences from [`crate::model`] and shrinks them;
-//! [`session::Session`] turns each operation into HTTP calls and checks the answers. Every case
-//! starts clean: a fresh embedded server, or `/__admin/reset` on a running mock. In differential
-//! mode each sequence runs on two targets and the first step where they answer differently is
-//! reported.
+//! [`session::Session`] turns each operation into HTTP calls and checks the answers. Whether a
+//! case starts from the mock's loaded fixture is the target's reset policy; a session records
+//! what existed before it and checks only what the case changed, so cases also run on a mock
+//! that is not reset, and on a sandbox (where each case deactivates the users it created). In
+//! differential mode each sequence runs on two targets and the first step where they answer
+//! differently is reported.
 
 pub mod session;
-pub mod targets;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -20,17 +21,46 @@ use proptest::test_runner::{
 };
 
 use crate::model::{self, Capabilities, ModelState, Sequence, Transition};
-pub use session::{Endpoint, Exchange, Mismatch, Session};
+use crate::target::Target;
+pub use session::{Exchange, Mismatch, Session, UserIds};
 
-/// Something that can hand out a clean target for each case.
-pub trait CaseTarget {
-    /// What the target can do (decides which operations are generated).
-    fn capabilities(&self) -> Capabilities;
-    /// A clean target for the next case.
-    fn begin_case(&mut self) -> Result<Endpoint, String>;
-    /// Called after each case; sandboxes deactivate what the case created.
-    fn end_case(&mut self, session: &Session) {
-        let _ = session;
+/// A target with the runtime that drives it and a count of the cases begun on it.
+struct CaseTarget<'a> {
+    target: &'a Target,
+    runtime: &'a tokio::runtime::Runtime,
+    cases: Cell<usize>,
+}
+
+impl<'a> CaseTarget<'a> {
+    /// What the target can do, which decides the operations generated.
+    fn capabilities(&self) -> Capabilities {
+        let powers = self.runtime.block_on(self.target.powers());
+        let with_records = powers.admin
+            && Session::begin(self.target, self.runtime, "probe".to_owned())
+                .is_ok_and(|s| s.has_user_with_records());
+        Capabilities {
+            documented: powers.admin && powers.profile.as_deref() != Some("official"),
+            user_with_records: with_records,
+            controllable_clock: powers.admin,
+            authorization_code: self.target.admin().is_some(),
+        }
+    }
+
+    /// A session for the next case, after a reset if the policy asks for one.
+    fn begin_case(&self) -> Result<Session<'a>, String> {
+        let index = self.cases.get();
+        self.cases.set(index + 1);
+        self.runtime
+            .block_on(self.target.reset_before(index))
+            .map_err(|e| e.to_string())?;
+        Session::begin(self.target, self.runtime, case_tag()).map_err(|e| e.to_string())
+    }
+
+    /// After a case: on a target that cannot be reset, deactivate what the case created.
+    fn end_case(&self, session: &Session) {
+        if self.target.admin().is_none() {
+            session.deactivate_created();
+        }
     }
 }
 
@@ -66,14 +96,38 @@ impl LifecycleReport {
 }
 
 /// Runs `options.cases` random lifecycles against `target`, or against `target` and
-/// `compare` side by side in differential mode.
+/// `compare` side by side in differential mode. Call it outside any tokio runtime: the
+/// cases are synchronous (proptest) and drive the targets on a runtime of their own.
 pub fn run(
-    target: &mut dyn CaseTarget,
-    compare: Option<&mut dyn CaseTarget>,
+    target: &Target,
+    compare: Option<&Target>,
     options: &LifecycleOptions,
 ) -> LifecycleReport {
-    let mut capabilities = target.capabilities();
-    if let Some(other) = &compare {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            return LifecycleReport {
+                cases_run: 0,
+                seed: options.seed,
+                failure: Some(format!("cannot start a runtime: {err}")),
+            }
+        }
+    };
+    let first = CaseTarget {
+        target,
+        runtime: &runtime,
+        cases: Cell::new(0),
+    };
+    let second = compare.map(|target| CaseTarget {
+        target,
+        runtime: &runtime,
+        cases: Cell::new(0),
+    });
+    let mut capabilities = first.capabilities();
+    if let Some(other) = &second {
         let theirs = other.capabilities();
         capabilities.documented &= theirs.documented;
         capabilities.user_with_records &= theirs.user_with_records;
@@ -93,35 +147,21 @@ pub fn run(
     );
     let strategy = model::sequential(capabilities, options.max_steps);
     let cases_run = Cell::new(0u32);
-    let target = RefCell::new(target);
-    let compare = RefCell::new(compare);
-    let result = runner.run(&strategy, |sequence: Sequence| {
+    let one_case = |sequence: Sequence| {
         cases_run.set(cases_run.get() + 1);
-        let mut target = target.borrow_mut();
-        let mut compare = compare.borrow_mut();
-        match compare.as_deref_mut() {
-            Some(other) => run_differential(&mut **target, other, sequence),
-            None => run_case(&mut **target, sequence),
+        match &second {
+            Some(other) => run_differential(&first, other, sequence),
+            None => run_case(&first, sequence),
         }
-        .map_err(TestCaseError::fail)
+    };
+    let result = runner.run(&strategy, |sequence: Sequence| {
+        one_case(sequence).map_err(TestCaseError::fail)
     });
     let failure = match result {
         Ok(()) => None,
         Err(TestError::Fail(reason, (state, transitions, _))) => {
-            let target = target.into_inner();
-            let mut compare = compare.into_inner();
-            let (transitions, reason) = minimize(
-                state,
-                transitions,
-                reason.message().to_owned(),
-                |sequence| {
-                    cases_run.set(cases_run.get() + 1);
-                    match compare.as_deref_mut() {
-                        Some(other) => run_differential(&mut *target, other, sequence),
-                        None => run_case(&mut *target, sequence),
-                    }
-                },
-            );
+            let (transitions, reason) =
+                minimize(state, transitions, reason.message().to_owned(), one_case);
             Some(render_failure(&reason, &transitions, options.seed))
         }
         Err(TestError::Abort(reason)) => Some(format!("the run was aborted: {reason}")),
@@ -134,12 +174,8 @@ pub fn run(
 }
 
 /// One case on one target, checked against the model after every step.
-fn run_case(
-    target: &mut dyn CaseTarget,
-    (state, transitions, seen): Sequence,
-) -> Result<(), String> {
-    let endpoint = target.begin_case()?;
-    let mut session = Session::begin(endpoint, case_tag())?;
+fn run_case(target: &CaseTarget, (state, transitions, seen): Sequence) -> Result<(), String> {
+    let mut session = target.begin_case()?;
     let mut state = state;
     let mut outcome = Ok(());
     for (step, transition) in transitions.iter().enumerate() {
@@ -159,20 +195,44 @@ fn run_case(
     outcome
 }
 
-/// One case on two targets; fails at the first step whose statuses differ.
+/// One case on two targets; fails at the first step whose statuses differ. A step on a model
+/// user that neither target created (both refused its create alike) is skipped on both; one
+/// that only one target created is a difference.
 fn run_differential(
-    first: &mut dyn CaseTarget,
-    second: &mut dyn CaseTarget,
+    first: &CaseTarget,
+    second: &CaseTarget,
     (state, transitions, seen): Sequence,
 ) -> Result<(), String> {
-    let mut left = Session::begin(first.begin_case()?, case_tag())?;
-    let mut right = Session::begin(second.begin_case()?, case_tag())?;
+    let mut left = first.begin_case()?;
+    let mut right = second.begin_case()?;
     let mut state = state;
     let mut outcome = Ok(());
     for (step, transition) in transitions.iter().enumerate() {
         // proptest-state-machine shrinks away steps it believes were never run: count them.
         if let Some(seen) = &seen {
             seen.fetch_add(1, Ordering::SeqCst);
+        }
+        match (
+            left.knows_users_of(transition),
+            right.knows_users_of(transition),
+        ) {
+            (true, true) => {}
+            (false, false) => {
+                state = state.apply(transition);
+                continue;
+            }
+            (on_first, _) => {
+                let (has, lacks) = if on_first {
+                    ("first", "second")
+                } else {
+                    ("second", "first")
+                };
+                outcome = Err(format!(
+                    "step {}: {transition}\n  the user exists on the {has} target but not on the {lacks}",
+                    step + 1
+                ));
+                break;
+            }
         }
         let statuses = |result: &Result<Vec<Exchange>, Mismatch>| match result {
             Ok(exchanges) => exchanges.iter().map(|e| e.status).collect::<Vec<_>>(),

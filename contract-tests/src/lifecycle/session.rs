@@ -9,32 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
 
-use crate::client::{ClientConfig, ProcoreClient, RequestBody};
 use serde_json::{json, Value};
+
+use crate::client::{ProcoreClient, RequestBody};
+use crate::error::HarnessError;
+use crate::target::{Target, STEP_ATTEMPTS};
 
 use crate::model::{ModelState, RequiredField, Transition, PROJECTS};
 
 /// Token lifetime the contract gives; `ExpireToken` advances the clock just past it.
 pub const TOKEN_LIFETIME_SECS: u64 = 5400;
-
-/// Where a session talks to and with which app.
-#[derive(Clone, Debug)]
-pub struct Endpoint {
-    /// API base URL (OAuth is served there too on mocks).
-    pub api_base: String,
-    /// OAuth base URL.
-    pub login_base: String,
-    /// OAuth client id.
-    pub client_id: String,
-    /// OAuth client secret.
-    pub client_secret: String,
-    /// Company to work in; the first visible company when `None`.
-    pub company_id: Option<u64>,
-    /// Whether `/__admin` is available (mock targets): clock control and discovery.
-    pub admin: bool,
-    /// The token `/__admin` needs on a mock started with `--admin-token`.
-    pub admin_token: Option<String>,
-}
 
 /// One HTTP exchange, kept for the failure report.
 #[derive(Clone, Debug)]
@@ -75,41 +59,74 @@ struct Discovery {
     baseline_members: [BTreeMap<u64, Option<u64>>; PROJECTS as usize],
 }
 
+/// The one map from model users (by creation index) to the target's user ids. A create the
+/// target refused leaves its index unmapped, so a later step on that model user is never sent
+/// to some other user.
+#[derive(Clone, Debug, Default)]
+pub struct UserIds(BTreeMap<usize, u64>);
+
+impl UserIds {
+    /// Model user `index` is `id` on the target.
+    pub fn record(&mut self, index: usize, id: u64) {
+        self.0.insert(index, id);
+    }
+
+    /// The target's id of model user `index`, if the target created it.
+    pub fn get(&self, index: usize) -> Option<u64> {
+        self.0.get(&index).copied()
+    }
+
+    /// Every id the case created.
+    pub fn created(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.values().copied()
+    }
+}
+
+/// The model user a transition acts on by id, if any.
+pub fn acted_on(transition: &Transition) -> Option<usize> {
+    use Transition::*;
+    match transition {
+        UpdateJobTitle { user, .. }
+        | Deactivate { user }
+        | Reactivate { user }
+        | Delete { user }
+        | AddToProject { user, .. }
+        | AddWithForeignTemplate { user, .. }
+        | RemoveFromProject { user, .. }
+        | ChangeTemplate { user, .. } => Some(*user),
+        _ => None,
+    }
+}
+
 /// A live case: an HTTP client, a token, what was discovered, and the ids the case created.
-pub struct Session {
-    endpoint: Endpoint,
+pub struct Session<'a> {
+    target: &'a Target,
+    runtime: &'a tokio::runtime::Runtime,
     /// The harness client, used raw: each call carries exactly the credentials given.
     client: ProcoreClient,
-    runtime: tokio::runtime::Runtime,
     token: String,
     /// Refresh token of the user token, when the target supports the authorization code.
     refresh_token: Option<String>,
     discovery: Discovery,
-    /// The target's id of each model user, by model index.
-    ids: Vec<u64>,
+    /// Model index -> target id of the users the case created.
+    ids: UserIds,
     /// A tag unique to this case, in every email it creates.
     tag: String,
 }
 
-impl Session {
-    /// Authenticates and discovers ids. `tag` makes the case's emails unique.
-    pub fn begin(endpoint: Endpoint, tag: String) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start a runtime: {e}"))?;
-        let client = ProcoreClient::new(ClientConfig {
-            api_base: endpoint.api_base.clone(),
-            login_base: endpoint.login_base.clone(),
-            client_id: endpoint.client_id.clone(),
-            client_secret: endpoint.client_secret.clone(),
-            company_id: None,
-            max_retries: 0,
-        });
+impl<'a> Session<'a> {
+    /// Authenticates and discovers ids on `target`, driving it on `runtime`. `tag` makes the
+    /// case's emails unique.
+    pub fn begin(
+        target: &'a Target,
+        runtime: &'a tokio::runtime::Runtime,
+        tag: String,
+    ) -> Result<Self, HarnessError> {
+        let client = target.client(None);
         let mut session = Self {
-            endpoint,
-            client,
+            target,
             runtime,
+            client,
             token: String::new(),
             refresh_token: None,
             discovery: Discovery {
@@ -121,7 +138,7 @@ impl Session {
                 baseline_active: BTreeSet::new(),
                 baseline_members: Default::default(),
             },
-            ids: Vec::new(),
+            ids: UserIds::default(),
             tag,
         };
         session.token = session.client_credentials()?;
@@ -134,10 +151,13 @@ impl Session {
         self.discovery.user_with_records.is_some()
     }
 
-    fn client_credentials(&self) -> Result<String, String> {
-        self.runtime
-            .block_on(self.client.authenticate())
-            .map_err(|e| e.to_string())
+    /// Whether every model user `transition` acts on exists on this target.
+    pub fn knows_users_of(&self, transition: &Transition) -> bool {
+        acted_on(transition).is_none_or(|index| self.ids.get(index).is_some())
+    }
+
+    fn client_credentials(&self) -> Result<String, HarnessError> {
+        Ok(self.runtime.block_on(self.client.authenticate())?)
     }
 
     /// Sends one request with the session's token and company header.
@@ -169,19 +189,22 @@ impl Session {
         }
     }
 
-    /// An `/__admin` call, with the admin token when the mock is guarded.
+    /// An `/__admin` call (`path` below `/__admin`); status 0 when there is no admin API.
     fn admin_call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let headers: Vec<(String, String)> = self
-            .endpoint
-            .admin_token
-            .iter()
-            .map(|token| ("Authorization".to_owned(), format!("Bearer {token}")))
-            .collect();
-        let body = body.map_or(RequestBody::Empty, RequestBody::Json);
-        self.send_raw(method, path, &headers, &body)
+        let Some(admin) = self.target.admin() else {
+            return (0, Value::String("the target has no admin API".to_owned()));
+        };
+        match self
+            .runtime
+            .block_on(admin.send(method, path, body.as_ref()))
+        {
+            Ok(answer) => answer,
+            Err(err) => (0, Value::String(err.to_string())),
+        }
     }
 
-    /// A request carrying exactly `headers`; a transport failure reads as status 0.
+    /// A request carrying exactly `headers`, with 429s waited out as the target does; a
+    /// transport failure reads as status 0.
     fn send_raw(
         &self,
         method: Method,
@@ -189,10 +212,11 @@ impl Session {
         headers: &[(String, String)],
         body: &RequestBody,
     ) -> (u16, Value) {
-        match self.runtime.block_on(
+        let sent = self.target.patiently(STEP_ATTEMPTS, || {
             self.client
-                .request_without_token(method, path, headers, body),
-        ) {
+                .request_without_token(method.clone(), path, headers, body)
+        });
+        match self.runtime.block_on(sent) {
             Ok(response) => (response.status, response.body),
             Err(err) => (0, Value::String(format!("transport error: {err}"))),
         }
@@ -226,56 +250,24 @@ impl Session {
         Ok(all)
     }
 
-    fn discover(&mut self) -> Result<(), String> {
-        let describe = |m: Mismatch| m.summary;
-        let company_id = match self.endpoint.company_id {
-            Some(id) => id,
-            None => {
-                let headers = [("Authorization".to_owned(), format!("Bearer {}", self.token))];
-                let (_, companies) = self.send_raw(
-                    Method::GET,
-                    "/rest/v1.0/companies",
-                    &headers,
-                    &RequestBody::Empty,
-                );
-                companies[0]["id"]
-                    .as_u64()
-                    .ok_or("the app sees no company")?
-            }
-        };
-        self.discovery.company_id = company_id;
-        let projects = self
-            .get_all(&format!("/rest/v1.0/projects?company_id={company_id}"))
-            .map_err(describe)?;
-        if projects.len() < PROJECTS as usize {
-            return Err(format!("the company needs at least {PROJECTS} projects"));
-        }
-        for (slot, project) in projects.iter().take(PROJECTS as usize).enumerate() {
-            let project = project["id"].as_u64().ok_or("a project without an id")?;
-            self.discovery.projects[slot] = project;
-            let templates = self
-                .get_all(&format!(
-                    "/rest/v1.0/projects/{project}/permission_templates"
-                ))
-                .map_err(describe)?;
-            self.discovery.templates[slot] =
-                templates.iter().filter_map(|t| t["id"].as_u64()).collect();
-            if self.discovery.templates[slot].is_empty() {
-                return Err(format!(
+    fn discover(&mut self) -> Result<(), HarnessError> {
+        let describe = |m: Mismatch| HarnessError::Discovery(m.summary);
+        let found = self.runtime.block_on(self.target.discover(&self.client))?;
+        self.discovery.company_id = found.company_id;
+        for (slot, (project, templates)) in found.projects.into_iter().enumerate() {
+            if templates.is_empty() {
+                return Err(HarnessError::Discovery(format!(
                     "project {project} has no usable permission template"
-                ));
+                )));
             }
+            self.discovery.projects[slot] = project;
+            self.discovery.templates[slot] = templates;
         }
-        let company_templates = self
-            .get_all(&format!(
-                "/rest/v1.0/companies/{company_id}/permission_templates?filters[type]=company_tools"
-            ))
-            .map_err(describe)?;
-        self.discovery.foreign_template = company_templates
-            .iter()
-            .find(|t| t["type"] == "company_tools")
-            .and_then(|t| t["id"].as_u64())
-            .ok_or("the company has no company-tools template to use as a foreign template")?;
+        self.discovery.foreign_template = found.company_template.ok_or_else(|| {
+            HarnessError::Discovery(
+                "the company has no company-tools template to use as a foreign template".to_owned(),
+            )
+        })?;
         self.discovery.user_with_records = self.find_user_with_records();
         self.discovery.baseline_active = self.active_ids().map_err(describe)?;
         for slot in 0..PROJECTS {
@@ -287,10 +279,7 @@ impl Session {
 
     /// On mocks, the admin state names users with associated records.
     fn find_user_with_records(&self) -> Option<u64> {
-        if !self.endpoint.admin {
-            return None;
-        }
-        let (status, state) = self.admin_call(Method::GET, "/__admin/state", None);
+        let (status, state) = self.admin_call(Method::GET, "/state", None);
         if status != 200 {
             return None;
         }
@@ -336,8 +325,10 @@ impl Session {
         format!("/rest/v1.0/companies/{}/users", self.discovery.company_id)
     }
 
+    /// The target's id of model user `index`; [`Session::perform`] checks first that it
+    /// exists, so 0 (no user) is never sent.
     fn user_id(&self, index: usize) -> u64 {
-        self.ids[index]
+        self.ids.get(index).unwrap_or(0)
     }
 
     /// Performs `transition`, checking each status against `state.expected(..)` and the
@@ -347,6 +338,14 @@ impl Session {
         state: &ModelState,
         transition: &Transition,
     ) -> Result<Vec<Exchange>, Mismatch> {
+        if let Some(index) = acted_on(transition).filter(|i| self.ids.get(*i).is_none()) {
+            return Err(Mismatch {
+                summary: format!(
+                    "model user #{index} does not exist on the target: its create was refused"
+                ),
+                exchanges: vec![],
+            });
+        }
         let expected = state.expected(transition);
         let exchanges = self.exchange(state, transition)?;
         let statuses: Vec<u16> = exchanges.iter().map(|e| e.status).collect();
@@ -356,7 +355,7 @@ impl Session {
                 exchanges,
             });
         }
-        self.check_fields(transition, &exchanges)?;
+        self.check_fields(state.users.len(), transition, &exchanges)?;
         Ok(exchanges)
     }
 
@@ -486,8 +485,8 @@ impl Session {
                         exchanges: vec![stale],
                     });
                 }
-                self.token = self.client_credentials().map_err(|summary| Mismatch {
-                    summary,
+                self.token = self.client_credentials().map_err(|err| Mismatch {
+                    summary: err.to_string(),
                     exchanges: vec![],
                 })?;
                 let renewed = self.call(Method::GET, "/rest/v1.0/me", None);
@@ -543,7 +542,7 @@ impl Session {
     fn advance_clock(&self, seconds: u64) -> Result<(), Mismatch> {
         let body = json!({"seconds": seconds});
         let (status, response) =
-            self.admin_call(Method::POST, "/__admin/clock/advance", Some(body.clone()));
+            self.admin_call(Method::POST, "/clock/advance", Some(body.clone()));
         let exchange = Exchange {
             request: "POST /__admin/clock/advance".to_owned(),
             body: Some(body),
@@ -585,10 +584,13 @@ impl Session {
 
     fn token_call(&self, params: &[(&str, &str)]) -> Exchange {
         let mut form: Vec<(String, String)> = vec![
-            ("client_id".to_owned(), self.endpoint.client_id.clone()),
+            (
+                "client_id".to_owned(),
+                self.target.client_config().client_id.clone(),
+            ),
             (
                 "client_secret".to_owned(),
-                self.endpoint.client_secret.clone(),
+                self.target.client_config().client_secret.clone(),
             ),
         ];
         form.extend(
@@ -596,7 +598,7 @@ impl Session {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        let url = format!("{}/oauth/token", self.endpoint.login_base);
+        let url = format!("{}/oauth/token", self.target.client_config().login_base);
         let (status, response) = self.send_raw(Method::POST, &url, &[], &RequestBody::Form(form));
         Exchange {
             request: format!("POST /oauth/token ({})", params[0].1),
@@ -610,7 +612,8 @@ impl Session {
     fn authorize(&self) -> Result<String, Mismatch> {
         let url = format!(
             "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri=urn:ietf:wg:oauth:2.0:oob",
-            self.endpoint.login_base, self.endpoint.client_id
+            self.target.client_config().login_base,
+            self.target.client_config().client_id
         );
         let (_, page) = self.send_raw(Method::GET, &url, &[], &RequestBody::Empty);
         let page = page.as_str().unwrap_or_default().to_owned();
@@ -634,8 +637,11 @@ impl Session {
             })
     }
 
+    /// Checks the fields of successful answers; a created user becomes model user
+    /// `next_index`.
     fn check_fields(
         &mut self,
+        next_index: usize,
         transition: &Transition,
         exchanges: &[Exchange],
     ) -> Result<(), Mismatch> {
@@ -659,7 +665,7 @@ impl Session {
                 let id = body["id"]
                     .as_u64()
                     .ok_or_else(|| fail("the created user has no integer id".to_owned()))?;
-                self.ids.push(id);
+                self.ids.record(next_index, id);
             }
             UpdateJobTitle { job_title, .. }
                 if exchanges[0].status == 200 && body["job_title"] != job_title.as_str() =>
@@ -730,7 +736,7 @@ impl Session {
 
     /// Deactivates every user the case created (sandbox clean-up).
     pub fn deactivate_created(&self) {
-        for id in &self.ids {
+        for id in self.ids.created() {
             let path = format!("{}/{id}", self.users_path());
             let _ = self.call(
                 Method::PATCH,

@@ -2,40 +2,77 @@
 //!
 //! The input is the mock's request journal: when each request arrived (on the mock clock), who
 //! sent it, and what the mock answered, rate-limit headers included. A client is polite when it
-//! never sends a request before a 429's `Retry-After` has elapsed, and never sends one after
-//! `X-Rate-Limit-Remaining` reached 0 before `X-Rate-Limit-Reset`.
+//! never sends a request before a 429's `Retry-After` has elapsed: waiting exactly
+//! `Retry-After` is polite. Running into a 429 after `X-Rate-Limit-Remaining` reached 0 is how
+//! a client learns the window is spent, not a violation.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::Serialize;
-use serde_json::Value;
+
+use crate::admin::JournalEntry;
 
 /// One request as the mock journaled it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Observation {
+    /// Journal id (0 when the observation did not come from a journal).
+    pub id: u64,
     /// Arrival time, epoch milliseconds on the mock clock.
     pub at_ms: i64,
     /// The OAuth client that sent it (`None` for unauthenticated requests).
     pub client_id: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Path without query.
+    pub path: String,
     /// Status answered.
     pub status: u16,
     /// `Retry-After` answered, seconds.
     pub retry_after: Option<i64>,
-    /// `X-Rate-Limit-Remaining` answered.
-    pub remaining: Option<i64>,
-    /// `X-Rate-Limit-Reset` answered, epoch seconds.
-    pub reset: Option<i64>,
+}
+
+impl Observation {
+    /// The observation of a journal entry; `None` when its time is unreadable.
+    pub fn from_entry(entry: &JournalEntry) -> Option<Self> {
+        Some(Self {
+            id: entry.id,
+            at_ms: entry.at_ms()?,
+            client_id: entry.client_id.clone(),
+            method: entry.method.clone(),
+            path: entry.path.clone(),
+            status: entry.status,
+            retry_after: entry.response_number("retry-after"),
+        })
+    }
+}
+
+/// The answer that told a client to wait.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Instruction {
+    /// Journal id of the 429.
+    pub id: u64,
+    /// When it was answered (RFC 3339, mock clock).
+    pub time: String,
+    /// The `Retry-After` it carried, seconds.
+    pub retry_after: i64,
 }
 
 /// A request sent when the client had been told to wait.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
-    /// When the offending request arrived (epoch ms, mock clock).
-    pub at_ms: i64,
+    /// Journal id of the offending request.
+    pub id: u64,
+    /// When it arrived (RFC 3339, mock clock).
+    pub time: String,
+    /// Its method.
+    pub method: String,
+    /// Its path.
+    pub path: String,
     /// How early it was, in milliseconds.
     pub early_by_ms: i64,
-    /// What the client had been told.
-    pub rule: &'static str,
+    /// The 429 whose `Retry-After` forbade it.
+    pub forbidden_by: Instruction,
 }
 
 /// The verdict on one client.
@@ -47,7 +84,7 @@ pub struct ClientAudit {
     pub requests: usize,
     /// Requests answered 429.
     pub throttled: usize,
-    /// Requests sent while told to wait.
+    /// Every request sent while told to wait.
     pub violations: Vec<Violation>,
     /// Most requests that arrived within any one second.
     pub longest_burst: usize,
@@ -55,46 +92,29 @@ pub struct ClientAudit {
     pub verdict: &'static str,
 }
 
-/// Reads journal entries (the JSON array `GET /__admin/requests` answers) into observations,
-/// oldest first. Entries without a readable time are skipped.
-pub fn observations(journal: &Value) -> Vec<Observation> {
-    let mut observations: Vec<Observation> = journal
-        .as_array()
-        .map(|entries| entries.iter().filter_map(observation).collect())
-        .unwrap_or_default();
-    observations.sort_by_key(|o| o.at_ms);
-    observations
+/// A 429's instruction: answered at `told_at`, no request before `until`.
+#[derive(Clone, Debug)]
+struct Wait {
+    told_at: i64,
+    until: i64,
+    instruction: Instruction,
 }
 
-fn observation(entry: &Value) -> Option<Observation> {
-    let at_ms = match &entry["time"] {
-        Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
-            .ok()?
-            .timestamp_millis(),
-        Value::Number(n) => n.as_i64()?,
-        _ => return None,
-    };
-    let headers = &entry["response_headers"];
-    let number = |name: &str| {
-        headers
-            .as_object()?
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .and_then(|(_, value)| {
-                value
-                    .as_str()
-                    .and_then(|s| s.trim().parse().ok())
-                    .or_else(|| value.as_i64())
-            })
-    };
-    Some(Observation {
-        at_ms,
-        client_id: entry["client_id"].as_str().map(str::to_owned),
-        status: u16::try_from(entry["status"].as_u64()?).ok()?,
-        retry_after: number("retry-after"),
-        remaining: number("x-rate-limit-remaining"),
-        reset: number("x-rate-limit-reset"),
-    })
+/// Of a current wait and a new one, the one that ends later.
+fn later(current: Option<Wait>, new: Wait) -> Wait {
+    match current {
+        Some(current) if current.until >= new.until => current,
+        _ => new,
+    }
+}
+
+/// Journal entries as observations, oldest first; entries without a readable time are
+/// skipped.
+pub fn observations(journal: &[JournalEntry]) -> Vec<Observation> {
+    let mut observations: Vec<Observation> =
+        journal.iter().filter_map(Observation::from_entry).collect();
+    observations.sort_by_key(|o| (o.at_ms, o.id));
+    observations
 }
 
 /// Audits every client in `observations` (oldest first), or only `only` when given.
@@ -113,43 +133,44 @@ pub fn audit(observations: &[Observation], only: Option<&str>) -> Vec<ClientAudi
         .collect()
 }
 
+fn rfc3339(at_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(at_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
 fn audit_client(client_id: &str, requests: &[&Observation]) -> ClientAudit {
     let mut violations = Vec::new();
-    // When the client was told to wait, until when, and why. Requests sent at the same instant
-    // as the answer that said so could not have known, so only later ones count.
-    let mut wait_until: Option<(i64, i64, &'static str)> = None;
+    // The 429 with the latest end among those answered before the current instant, and the
+    // same among those answered at the latest instant seen: a request sent at the same instant
+    // as an answer could not have known it, so an instruction binds only later requests.
+    let mut settled: Option<Wait> = None;
+    let mut fresh: Option<Wait> = None;
     for request in requests {
-        if let Some((told_at, until, rule)) = wait_until {
-            if request.at_ms > told_at && request.at_ms < until {
-                violations.push(Violation {
-                    at_ms: request.at_ms,
-                    early_by_ms: until - request.at_ms,
-                    rule,
-                });
-            }
+        if let Some(wait) = fresh.take_if(|w| w.told_at < request.at_ms) {
+            settled = Some(later(settled, wait));
         }
-        let told = if request.status == 429 {
-            request.retry_after.map(|seconds| {
-                (
-                    request.at_ms + seconds * 1000,
-                    "sent before a 429's Retry-After elapsed",
-                )
-            })
-        } else if request.remaining == Some(0) {
-            request.reset.map(|reset| {
-                (
-                    reset * 1000,
-                    "sent after X-Rate-Limit-Remaining reached 0, before X-Rate-Limit-Reset",
-                )
-            })
-        } else {
-            None
-        };
-        if let Some((until, rule)) = told {
-            if wait_until.is_none_or(|(_, current, _)| until > current || request.at_ms >= current)
-            {
-                wait_until = Some((request.at_ms, until, rule));
-            }
+        if let Some(wait) = settled.as_ref().filter(|w| request.at_ms < w.until) {
+            violations.push(Violation {
+                id: request.id,
+                time: rfc3339(request.at_ms),
+                method: request.method.clone(),
+                path: request.path.clone(),
+                early_by_ms: wait.until - request.at_ms,
+                forbidden_by: wait.instruction.clone(),
+            });
+        }
+        if let (429, Some(seconds)) = (request.status, request.retry_after) {
+            let wait = Wait {
+                told_at: request.at_ms,
+                until: request.at_ms + seconds * 1000,
+                instruction: Instruction {
+                    id: request.id,
+                    time: rfc3339(request.at_ms),
+                    retry_after: seconds,
+                },
+            };
+            fresh = Some(later(fresh, wait));
         }
     }
     ClientAudit {
@@ -179,82 +200,130 @@ pub fn longest_burst(requests: &[&Observation], window_ms: i64) -> usize {
     best
 }
 
+/// The audit for people: a line per client, then its first `shown` violations and how many
+/// more there are.
+pub fn text(audits: &[ClientAudit], shown: usize) -> String {
+    let mut out = String::new();
+    if audits.is_empty() {
+        out.push_str("no authenticated requests in the journal\n");
+    }
+    for client in audits {
+        let _ = writeln!(
+            out,
+            "{}: {} requests, {} throttled (429), {} violations, longest burst {} in 1 s: {}",
+            client.client_id,
+            client.requests,
+            client.throttled,
+            client.violations.len(),
+            client.longest_burst,
+            client.verdict
+        );
+        for v in client.violations.iter().take(shown) {
+            let _ = writeln!(
+                out,
+                "  #{} {} {} {}: sent {} ms before Retry-After {} s of #{} ({}) elapsed",
+                v.id,
+                v.time,
+                v.method,
+                v.path,
+                v.early_by_ms,
+                v.forbidden_by.retry_after,
+                v.forbidden_by.id,
+                v.forbidden_by.time
+            );
+        }
+        let more = client.violations.len().saturating_sub(shown);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  ... and {more} more violations (--json lists them all)"
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn seen(
-        at_ms: i64,
-        status: u16,
-        retry_after: Option<i64>,
-        remaining: Option<i64>,
-        reset: Option<i64>,
-    ) -> Observation {
+    fn seen(id: u64, at_ms: i64, status: u16, retry_after: Option<i64>) -> Observation {
         Observation {
+            id,
             at_ms,
             client_id: Some("app".to_owned()),
+            method: "GET".to_owned(),
+            path: "/rest/v1.0/me".to_owned(),
             status,
             retry_after,
-            remaining,
-            reset,
         }
     }
 
     #[test]
-    fn retrying_before_retry_after_is_a_violation() {
+    fn retrying_before_retry_after_is_a_violation_naming_the_429() {
         let log = [
-            seen(0, 429, Some(5), Some(0), Some(5)),
-            seen(1_000, 429, Some(4), Some(0), Some(5)),
-            seen(5_000, 200, None, Some(3), Some(15)),
+            seen(1, 0, 429, Some(5)),
+            seen(2, 1_000, 429, Some(4)),
+            seen(3, 5_000, 200, None),
         ];
         let report = &audit(&log, None)[0];
         assert_eq!(report.violations.len(), 1);
-        assert_eq!(report.violations[0].early_by_ms, 4_000);
+        let violation = &report.violations[0];
+        assert_eq!((violation.id, violation.early_by_ms), (2, 4_000));
+        assert_eq!(violation.time, "1970-01-01T00:00:01.000Z");
+        assert_eq!(violation.forbidden_by.id, 1);
         assert_eq!(report.verdict, "impolite");
         assert_eq!(report.throttled, 2);
     }
 
     #[test]
-    fn waiting_for_reset_after_remaining_zero_is_polite() {
+    fn requests_sent_together_all_count_but_not_at_the_instant_of_the_answer() {
         let log = [
-            seen(0, 200, None, Some(0), Some(10)),
-            seen(10_000, 200, None, Some(4), Some(20)),
+            seen(1, 0, 429, Some(5)),
+            seen(2, 0, 429, Some(5)),
+            seen(3, 250, 429, Some(5)),
+            seen(4, 250, 429, Some(5)),
         ];
         let report = &audit(&log, None)[0];
-        assert!(report.violations.is_empty());
-        assert_eq!(report.verdict, "polite");
-        let eager = [
-            seen(0, 200, None, Some(0), Some(10)),
-            seen(9_999, 429, Some(1), Some(0), Some(10)),
+        let ids: Vec<u64> = report.violations.iter().map(|v| v.id).collect();
+        assert_eq!(ids, [3, 4]);
+    }
+
+    #[test]
+    fn waiting_exactly_retry_after_is_polite() {
+        let log = [
+            seen(1, 0, 429, Some(5)),
+            seen(2, 5_000, 429, Some(2)),
+            seen(3, 7_000, 200, None),
         ];
-        assert_eq!(audit(&eager, None)[0].violations.len(), 1);
+        let report = &audit(&log, None)[0];
+        assert!(report.violations.is_empty(), "{:?}", report.violations);
+        assert_eq!(report.verdict, "polite");
+    }
+
+    #[test]
+    fn the_text_says_how_many_violations_it_leaves_out() {
+        let mut log = vec![seen(1, 0, 429, Some(60))];
+        log.extend((2..=14).map(|id| seen(id, id as i64 * 100, 429, Some(60))));
+        let text = text(&audit(&log, None), 10);
+        assert!(text.contains("13 violations"), "{text}");
+        assert!(
+            text.contains("  #2 1970-01-01T00:00:00.200Z GET /rest/v1.0/me: sent"),
+            "{text}"
+        );
+        assert!(
+            text.contains("... and 3 more violations (--json lists them all)"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_longest_burst_counts_requests_within_one_second() {
         let log: Vec<Observation> = [0, 100, 200, 1_500, 1_600, 1_700, 1_800]
             .iter()
-            .map(|&t| seen(t, 200, None, Some(9), Some(99)))
+            .map(|&t| seen(0, t, 200, None))
             .collect();
         let refs: Vec<&Observation> = log.iter().collect();
         assert_eq!(longest_burst(&refs, 1000), 4);
-    }
-
-    #[test]
-    fn journal_entries_are_read_with_their_rate_limit_headers() {
-        let journal = serde_json::json!([
-            {"time": "2030-01-01T00:00:01.500Z", "client_id": "app", "status": 429,
-             "response_headers": {"retry-after": "3", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "1893456004"}},
-            {"time": "2030-01-01T00:00:00Z", "client_id": null, "status": 401, "response_headers": {}}
-        ]);
-        let seen = observations(&journal);
-        assert_eq!(seen.len(), 2);
-        assert_eq!(seen[1].retry_after, Some(3));
-        assert_eq!(seen[1].at_ms - seen[0].at_ms, 1_500);
-        assert_eq!(
-            audit(&seen, None).len(),
-            1,
-            "unauthenticated requests belong to no client"
-        );
     }
 }

@@ -23,7 +23,10 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::client::{ClientConfig, ProcoreClient, RequestBody};
+use crate::admin::AdminApi;
+use crate::client::{ProcoreClient, RequestBody};
+use crate::error::{HarnessError, Result};
+use crate::target::Target;
 use audit::Observation;
 use chart::SecondCounts;
 use pacing::{Pacing, RateHeaders};
@@ -38,15 +41,9 @@ pub enum Strategy {
     Naive,
 }
 
-/// What to rehearse.
+/// What to rehearse (on a target whose app, from its credentials, all clients share).
 #[derive(Clone, Debug)]
 pub struct RehearsalOptions {
-    /// Base URL of a running mock (its `/__admin` API is required).
-    pub base_url: String,
-    /// The OAuth app all clients share.
-    pub client_id: String,
-    /// Its secret.
-    pub client_secret: String,
     /// Virtual clients sending concurrently.
     pub clients: usize,
     /// Longest rehearsal, in mock seconds.
@@ -59,8 +56,6 @@ pub struct RehearsalOptions {
     pub tick_ms: u64,
     /// Seed of the polite policy's jitter.
     pub seed: u64,
-    /// The token of a mock started with `--admin-token`, sent on `/__admin` calls.
-    pub admin_token: Option<String>,
     /// Called after every tick with (admitted, throttled, in flight) so far, for a progress bar.
     pub progress: Option<fn(u64, u64, u64)>,
 }
@@ -158,39 +153,36 @@ struct VirtualClient {
     work_left: u64,
 }
 
-/// Runs one rehearsal with `strategy`, leaving the mock's clock running afterwards.
+/// Runs one rehearsal with `strategy` on a mock target, leaving the mock's clock running
+/// afterwards.
 pub async fn rehearse(
+    target: &Target,
     options: &RehearsalOptions,
     strategy: Strategy,
-) -> Result<RehearsalSummary, String> {
-    let http = admin_client(options.admin_token.as_deref())?;
-    let base = options.base_url.trim_end_matches('/');
-    let admin = |path: &str| format!("{base}/__admin/{path}");
-    let limits = get_json(&http, &admin("rate-limits")).await?;
-    let clock = get_json(&http, &admin("clock")).await?;
-    let now = clock["now"]
-        .as_str()
-        .ok_or("GET /__admin/clock gave no `now`")?
-        .to_owned();
+) -> Result<RehearsalSummary> {
+    let admin = target.require_admin("a rehearsal (it moves the clock)")?;
+    let limits = admin.call(Method::GET, "/rate-limits", None).await?;
+    let clock = admin.call(Method::GET, "/clock", None).await?;
+    let now = clock["now"].as_str().unwrap_or_default().to_owned();
     let start_ms = chrono::DateTime::parse_from_rfc3339(&now)
-        .map_err(|e| format!("unreadable clock time {now}: {e}"))?
+        .map_err(|_| HarnessError::Answered {
+            request: "GET /__admin/clock".to_owned(),
+            status: 200,
+            body: clock.clone(),
+        })?
         .timestamp_millis();
-    send_json(
-        &http,
-        reqwest::Method::PUT,
-        &admin("clock"),
-        json!({"now": now, "frozen": true}),
-    )
-    .await?;
-    let result = drive(&http, base, options, strategy, start_ms).await;
+    admin
+        .call(
+            Method::PUT,
+            "/clock",
+            Some(&json!({"now": now, "frozen": true})),
+        )
+        .await?;
+    let result = drive(target, admin, options, strategy, start_ms).await;
     // Let time run again whatever happened, so the mock is usable afterwards.
-    send_json(
-        &http,
-        reqwest::Method::PUT,
-        &admin("clock"),
-        json!({"frozen": false}),
-    )
-    .await?;
+    admin
+        .call(Method::PUT, "/clock", Some(&json!({"frozen": false})))
+        .await?;
     let (observations, latencies, finished_ms) = result?;
     Ok(summarize(
         options,
@@ -206,13 +198,14 @@ pub async fn rehearse(
 type Drive = (Vec<Observation>, Vec<f64>, Option<i64>);
 
 async fn drive(
-    http: &reqwest::Client,
-    base: &str,
+    target: &Target,
+    admin: &AdminApi,
     options: &RehearsalOptions,
     strategy: Strategy,
     start_ms: i64,
-) -> Result<Drive, String> {
-    let client = api_client(base, options).await?;
+) -> Result<Drive> {
+    let client = api_client(target).await?;
+    let client_id = target.client_config().client_id.clone();
     let tick = i64::try_from(options.tick_ms.max(1)).unwrap_or(1000);
     let mut clients: Vec<VirtualClient> = (0..options.clients.max(1))
         .map(|i| VirtualClient {
@@ -250,16 +243,15 @@ async fn drive(
         });
         let answers = join_all(sends).await;
         for (&index, (response, latency)) in due.iter().zip(answers) {
-            let response = response.map_err(|e| format!("request failed: {e}"))?;
+            let response = response?;
             let headers = RateHeaders::from_response(response.status, &response.headers);
             latencies.push(latency);
             observations.push(Observation {
                 at_ms: now_ms,
-                client_id: Some(options.client_id.clone()),
+                client_id: Some(client_id.clone()),
                 status: headers.status,
                 retry_after: headers.retry_after.map(|v| v as i64),
-                remaining: headers.remaining.map(|v| v as i64),
-                reset: headers.reset,
+                ..Observation::default()
             });
             let client = &mut clients[index];
             if headers.status == 429 {
@@ -278,13 +270,7 @@ async fn drive(
         if let Some(progress) = options.progress {
             progress(admitted, throttled, due.len() as u64);
         }
-        send_json(
-            http,
-            reqwest::Method::POST,
-            &format!("{base}/__admin/clock/advance"),
-            json!({"seconds": tick as f64 / 1000.0}),
-        )
-        .await?;
+        admin.advance_clock(tick as f64 / 1000.0).await?;
         now_ms += tick;
     }
     let finished = clients.iter().all(|c| c.work_left == 0).then_some(now_ms);
@@ -376,79 +362,21 @@ pub fn limit_per_second(summary: &RehearsalSummary) -> Option<f64> {
 /// The harness client for the rehearsed app, sending the first company it sees as
 /// `Procore-Company-Id`. It re-authenticates by itself if the token expires mid-rehearsal (an
 /// hour of mock time is only seconds here) and never retries a 429: pacing is the rehearsal's.
-async fn api_client(base: &str, options: &RehearsalOptions) -> Result<ProcoreClient, String> {
-    let mut config = ClientConfig {
-        api_base: base.to_owned(),
-        login_base: base.to_owned(),
-        client_id: options.client_id.clone(),
-        client_secret: options.client_secret.clone(),
-        company_id: None,
-        max_retries: 0,
-    };
-    let discovery = ProcoreClient::new(config.clone());
-    let companies = discovery
-        .get_all("/rest/v1.0/companies")
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|answer| format!("GET /rest/v1.0/companies answered {}", answer.status))?;
-    config.company_id = Some(
-        companies
-            .first()
-            .and_then(|c| c["id"].as_u64())
-            .ok_or("the app sees no company")?,
-    );
-    let client = ProcoreClient::new(config);
-    client.authenticate().await.map_err(|e| e.to_string())?;
+/// Finding the company waits out 429s a previous run left behind.
+async fn api_client(target: &Target) -> Result<ProcoreClient> {
+    let discovery = target.client(None);
+    target.authenticate(&discovery).await?;
+    let companies = target.get_all(&discovery, "/rest/v1.0/companies").await?;
+    let company = companies
+        .first()
+        .and_then(|c| c["id"].as_u64())
+        .ok_or_else(|| {
+            HarnessError::Discovery(format!(
+                "the app `{}` sees no company",
+                target.client_config().client_id
+            ))
+        })?;
+    let client = target.client(Some(company));
+    target.authenticate(&client).await?;
     Ok(client)
-}
-
-/// An HTTP client whose requests carry the admin token unless they set their own
-/// `Authorization` (API calls send their bearer token, which takes precedence).
-pub fn admin_client(admin_token: Option<&str>) -> Result<reqwest::Client, String> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    if let Some(token) = admin_token {
-        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|e| e.to_string())?;
-        headers.insert(reqwest::header::AUTHORIZATION, value);
-    }
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let response = http
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!(
-            "GET {url} answered {}: is this a procore-mock with its admin API?",
-            response.status()
-        ));
-    }
-    response.json().await.map_err(|e| format!("GET {url}: {e}"))
-}
-
-async fn send_json(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    body: Value,
-) -> Result<Value, String> {
-    let response = http
-        .request(method.clone(), url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| format!("{method} {url}: {e}"))?;
-    let status = response.status();
-    let value = response.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        Ok(value)
-    } else {
-        Err(format!("{method} {url} answered {status}: {value}"))
-    }
 }

@@ -6,31 +6,7 @@
 use proptest::prelude::Rng;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 
-/// What a response said about rate limits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RateHeaders {
-    /// HTTP status.
-    pub status: u16,
-    /// `Retry-After`, seconds.
-    pub retry_after: Option<u64>,
-    /// `X-Rate-Limit-Remaining`.
-    pub remaining: Option<u64>,
-    /// `X-Rate-Limit-Reset`, epoch seconds.
-    pub reset: Option<i64>,
-}
-
-impl RateHeaders {
-    /// Reads the headers of a response.
-    pub fn from_response(status: u16, headers: &reqwest::header::HeaderMap) -> Self {
-        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
-        Self {
-            status,
-            retry_after: number("retry-after").and_then(|v| u64::try_from(v).ok()),
-            remaining: number("x-rate-limit-remaining").and_then(|v| u64::try_from(v).ok()),
-            reset: number("x-rate-limit-reset"),
-        }
-    }
-}
+pub use crate::client::RateHeaders;
 
 /// A retry policy.
 #[derive(Debug)]

@@ -66,8 +66,9 @@ pub fn text(results: &[ScenarioResult]) -> String {
     out
 }
 
-/// JUnit XML with one test case per scenario.
-pub fn junit(results: &[ScenarioResult]) -> String {
+/// JUnit XML with one test case per scenario; `reset` (what the run reset, from
+/// `Target::reset_note`) is recorded as a suite property.
+pub fn junit(results: &[ScenarioResult], reset: &str) -> String {
     let totals = totals(results);
     let seconds: f64 = results.iter().map(|r| r.seconds).sum();
     let mut out = format!(
@@ -75,6 +76,11 @@ pub fn junit(results: &[ScenarioResult]) -> String {
         results.len(),
         totals.failed,
         totals.skipped
+    );
+    let _ = writeln!(
+        out,
+        "    <properties>\n      <property name=\"reset\" value=\"{}\"/>\n    </properties>",
+        escape(reset)
     );
     for result in results {
         let _ = write!(

@@ -1,7 +1,7 @@
 //! Running scenarios: discovery of ids on the target, each step's request, its checks, and
 //! the captures that feed later steps.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::Method;
 use serde::Serialize;
@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use super::matching::{mismatches, render, render_value, Vars};
 use super::schema::{Auth, Capture, RequestSpec, Scenario, Step, DISCOVERED_VARS};
 use crate::client::{ApiResponse, ClientConfig, ProcoreClient, RequestBody};
-use crate::target::Target;
+use crate::error::{HarnessError, Result};
+use crate::target::{Discovery, Target, STEP_ATTEMPTS};
 
 /// How a scenario ended.
 #[derive(Clone, Debug)]
@@ -71,25 +72,43 @@ pub struct ScenarioResult {
 /// Shared state of a run: the target, its client, and the discovered variables.
 pub struct Runner {
     target: Target,
-    client: Arc<ProcoreClient>,
+    /// The harness client, scoped to the discovered company.
+    client: ProcoreClient,
     base_vars: Vars,
     profile: Option<String>,
+    admin: bool,
+    /// Scenarios started so far (the reset policy's `once` resets before the first).
+    started: AtomicUsize,
+    /// Whether steps wait out 429s (`--no-retry-429` turns it off for every step).
+    retry_429: bool,
 }
 
 impl Runner {
-    /// Connects to `target`, authenticates, and discovers the ids scenarios use.
-    pub async fn connect(target: Target) -> Result<Self, String> {
-        let client = Arc::new(ProcoreClient::new(target.client.clone()));
-        client.authenticate().await.map_err(|e| e.to_string())?;
-        let profile = target.mock_profile().await;
-        let mut runner = Self {
+    /// Connects to `target`, authenticates, and discovers the ids scenarios use. Every setup
+    /// call waits out 429s.
+    pub async fn connect(target: Target) -> Result<Self> {
+        let unscoped = target.client(None);
+        target.authenticate(&unscoped).await?;
+        let discovery = target.discover(&unscoped).await?;
+        let client = target.client(Some(discovery.company_id));
+        target.authenticate(&client).await?;
+        let powers = target.powers().await;
+        let base_vars = variables(&discovery, client.config())?;
+        Ok(Self {
             target,
             client,
-            base_vars: Vars::new(),
-            profile,
-        };
-        runner.base_vars = runner.discover().await?;
-        Ok(runner)
+            base_vars,
+            profile: powers.profile,
+            admin: powers.admin,
+            started: AtomicUsize::new(0),
+            retry_429: true,
+        })
+    }
+
+    /// With `false`, no step waits out a 429: every 429 is the step's answer.
+    pub fn retry_429(mut self, retry: bool) -> Self {
+        self.retry_429 = retry;
+        self
     }
 
     /// The target.
@@ -97,99 +116,10 @@ impl Runner {
         &self.target
     }
 
-    async fn discover(&mut self) -> Result<Vars, String> {
-        let config = self.client.config().clone();
-        let company_id = match config.company_id {
-            Some(id) => id,
-            None => {
-                let companies = self.list("/rest/v1.0/companies").await?;
-                companies
-                    .first()
-                    .and_then(|c| c["id"].as_u64())
-                    .ok_or("the app sees no company")?
-            }
-        };
-        let client = ProcoreClient::new(ClientConfig {
-            company_id: Some(company_id),
-            ..config.clone()
-        });
-        self.client = Arc::new(client);
-        self.client
-            .authenticate()
-            .await
-            .map_err(|e| e.to_string())?;
-        let projects = self
-            .list(&format!("/rest/v1.0/projects?company_id={company_id}"))
-            .await?;
-        let mut project_ids: Vec<u64> = projects.iter().filter_map(|p| p["id"].as_u64()).collect();
-        if let Some(preferred) = self.target.project_id {
-            project_ids.retain(|id| *id != preferred);
-            project_ids.insert(0, preferred);
-        }
-        if project_ids.len() < 2 {
-            return Err("the company needs at least two projects".to_owned());
-        }
-        let mut templates = Vec::new();
-        for project in &project_ids[..2] {
-            let usable = self
-                .list(&format!(
-                    "/rest/v1.0/projects/{project}/permission_templates"
-                ))
-                .await?;
-            let ids: Vec<u64> = usable.iter().filter_map(|t| t["id"].as_u64()).collect();
-            if ids.len() < 2 {
-                return Err(format!(
-                    "project {project} needs at least two usable permission templates"
-                ));
-            }
-            templates.push(ids);
-        }
-        let company_templates = self
-            .list(&format!(
-                "/rest/v1.0/companies/{company_id}/permission_templates?filters[type]=company_tools"
-            ))
-            .await?;
-        let company_template = company_templates
-            .iter()
-            .find(|t| t["type"] == "company_tools")
-            .and_then(|t| t["id"].as_u64())
-            .ok_or("the company needs a company-tools permission template")?;
-        let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-        // In the order of DISCOVERED_VARS, which file validation checks templates against.
-        let values = [
-            json!(company_id),
-            json!(project_ids[0]),
-            json!(project_ids[1]),
-            json!(templates[0][0]),
-            json!(templates[0][1]),
-            json!(company_template),
-            json!(run_id),
-            json!(config.api_base),
-            json!(config.client_id),
-            json!(config.client_secret),
-        ];
-        Ok(DISCOVERED_VARS
-            .into_iter()
-            .zip(values)
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect())
-    }
-
-    async fn list(&self, path: &str) -> Result<Vec<Value>, String> {
-        match self.client.get_all(path).await {
-            Ok(Ok(items)) => Ok(items),
-            Ok(Err(response)) => Err(format!(
-                "GET {path} answered {}: {}",
-                response.status, response.body
-            )),
-            Err(err) => Err(format!("GET {path}: {err}")),
-        }
-    }
-
     /// Why `scenario` cannot run on this target, if it cannot.
     pub fn skip_reason(&self, scenario: &Scenario) -> Option<String> {
         scenario.requires.iter().find_map(|requirement| match requirement.as_str() {
-            "mock-only" if !self.target.is_mock => Some("needs mock-only powers (admin, clock, faults); skipped on a sandbox".to_owned()),
+            "mock-only" if !self.admin => Some("needs mock-only powers (admin, clock, faults); skipped on a sandbox".to_owned()),
             r if r.starts_with("profile:") => {
                 let wanted = &r["profile:".len()..];
                 match &self.profile {
@@ -202,31 +132,32 @@ impl Runner {
         })
     }
 
-    /// Runs one scenario from a clean state (mocks are reset first).
+    /// Runs one scenario, resetting a mock first as the target's reset policy says.
     pub async fn run(&self, scenario: &Scenario) -> ScenarioResult {
         let started = std::time::Instant::now();
         let mut transcript = Vec::new();
         let outcome = match self.skip_reason(scenario) {
             Some(reason) => Outcome::Skipped(reason),
-            None => match self.target.reset().await {
-                Err(err) => Outcome::Failed(Box::new(Failure {
-                    step: 0,
-                    step_name: "reset the target".to_owned(),
-                    request: "POST /__admin/reset".to_owned(),
-                    expected: vec!["200".to_owned()],
-                    problems: vec![err],
-                    status: 0,
-                    body: Value::Null,
-                })),
-                Ok(()) => {
+            None => {
+                let index = self.started.fetch_add(1, Ordering::SeqCst);
+                match self.target.reset_before(index).await {
+                    Err(err) => Outcome::Failed(Box::new(Failure {
+                        step: 0,
+                        step_name: "reset the target".to_owned(),
+                        request: "POST /__admin/reset".to_owned(),
+                        expected: vec!["status 200".to_owned()],
+                        problems: vec![err.to_string()],
+                        status: 0,
+                        body: Value::Null,
+                    })),
                     // A reset forgets tokens; authenticate again.
-                    if let Err(err) = self.client.authenticate().await {
-                        Outcome::Skipped(format!("cannot authenticate: {err}"))
-                    } else {
-                        self.run_steps(scenario, &mut transcript).await
-                    }
+                    Ok(true) => match self.target.authenticate(&self.client).await {
+                        Err(err) => Outcome::Skipped(format!("cannot authenticate: {err}")),
+                        Ok(()) => self.run_steps(scenario, &mut transcript).await,
+                    },
+                    Ok(false) => self.run_steps(scenario, &mut transcript).await,
                 }
-            },
+            }
         };
         ScenarioResult {
             name: scenario.name.clone(),
@@ -257,11 +188,11 @@ impl Runner {
         vars: &mut Vars,
         transcript: &mut Vec<TranscriptEntry>,
     ) -> Result<(), Failure> {
-        let failure = |request: String, problems: Vec<String>| Failure {
+        let failure = |request: String, problems: Vec<String>, vars: &Vars| Failure {
             step: number,
             step_name: step.name.clone(),
             request,
-            expected: describe_expectation(step),
+            expected: describe_expectation(step, vars),
             problems,
             status: 0,
             body: Value::Null,
@@ -275,16 +206,22 @@ impl Runner {
                 failure(
                     format!("{} {}", step.request.method, step.request.path),
                     vec![e],
+                    vars,
                 )
             })?;
             let mut pages = 0;
             loop {
                 pages += 1;
                 let description = describe_request(&method, &url, &body);
+                let attempts = if self.retry_429 && step.retry_429 {
+                    STEP_ATTEMPTS
+                } else {
+                    1
+                };
                 let response = self
-                    .send(step.request.auth, method.clone(), &url, &headers, &body)
+                    .send(step.request.auth, attempts, &method, &url, &headers, &body)
                     .await
-                    .map_err(|e| failure(description.clone(), vec![e]))?;
+                    .map_err(|e| failure(description.clone(), vec![e.to_string()], vars))?;
                 transcript.push(TranscriptEntry {
                     step: step.name.clone(),
                     request: normalize_path(&method, &url, vars),
@@ -296,11 +233,12 @@ impl Runner {
                     return Err(Failure {
                         status: response.status,
                         body: response.body.clone(),
-                        ..failure(description, problems)
+                        ..failure(description, problems, vars)
                     });
                 }
-                capture(step, &response, vars)
-                    .map_err(|e| failure(description.clone(), vec![e]))?;
+                if let Err(e) = capture(step, &response, vars) {
+                    return Err(failure(description.clone(), vec![e], vars));
+                }
                 let follow = step.repeat.as_ref().and_then(|r| r.follow.as_deref());
                 let max = step.repeat.as_ref().and_then(|r| r.max).unwrap_or(100);
                 match follow.and_then(|rel| response.link(rel)) {
@@ -315,38 +253,78 @@ impl Runner {
     async fn send(
         &self,
         auth: Auth,
-        method: Method,
+        attempts: u32,
+        method: &Method,
         url: &str,
         headers: &[(String, String)],
         body: &RequestBody,
-    ) -> Result<ApiResponse, String> {
+    ) -> Result<ApiResponse> {
         match auth {
-            Auth::Bearer => self
-                .client
-                .request(method, url, headers, body)
-                .await
-                .map_err(|e| e.to_string()),
+            Auth::Bearer => {
+                self.target
+                    .patiently(attempts, || {
+                        self.client.request(method.clone(), url, headers, body)
+                    })
+                    .await
+            }
             Auth::None => {
-                let unauthenticated = ProcoreClient::new(ClientConfig {
-                    company_id: None,
-                    ..self.client.config().clone()
-                });
                 let path = url
                     .strip_prefix(self.client.config().api_base.as_str())
                     .unwrap_or(url);
                 // The mock's control plane takes its own token when it is guarded by one.
                 let admin = self
                     .target
-                    .admin_header()
+                    .admin()
+                    .and_then(|admin| admin.header())
                     .filter(|_| path.starts_with("/__admin"));
                 let headers: Vec<(String, String)> = headers.iter().cloned().chain(admin).collect();
-                unauthenticated
-                    .request_without_token(method, url, &headers, body)
+                self.target
+                    .patiently(attempts, || {
+                        self.client
+                            .request_without_token(method.clone(), url, &headers, body)
+                    })
                     .await
-                    .map_err(|e| e.to_string())
             }
         }
     }
+}
+
+/// The variables discovered on the target, in the order of [`DISCOVERED_VARS`] (which file
+/// validation checks templates against).
+fn variables(discovery: &Discovery, config: &ClientConfig) -> Result<Vars> {
+    let [(project, templates), (other_project, other_templates)] = &discovery.projects[..] else {
+        return Err(HarnessError::Discovery(
+            "the company needs at least two projects".to_owned(),
+        ));
+    };
+    for (id, usable) in [(project, templates), (other_project, other_templates)] {
+        if usable.len() < 2 {
+            return Err(HarnessError::Discovery(format!(
+                "project {id} needs at least two usable permission templates"
+            )));
+        }
+    }
+    let company_template = discovery.company_template.ok_or_else(|| {
+        HarnessError::Discovery("the company needs a company-tools permission template".to_owned())
+    })?;
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let values = [
+        json!(discovery.company_id),
+        json!(project),
+        json!(other_project),
+        json!(templates[0]),
+        json!(templates[1]),
+        json!(company_template),
+        json!(run_id),
+        json!(config.api_base),
+        json!(config.client_id),
+        json!(config.client_secret),
+    ];
+    Ok(DISCOVERED_VARS
+        .into_iter()
+        .zip(values)
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect())
 }
 
 /// A request ready to send: method, URL, extra headers, body.
@@ -553,18 +531,32 @@ fn describe_status(status: &super::schema::StatusSpec) -> String {
     }
 }
 
-fn describe_expectation(step: &Step) -> Vec<String> {
+/// The step's expectations as written, with variables resolved.
+fn describe_expectation(step: &Step, vars: &Vars) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(status) = &step.expect.status {
         lines.push(format!("status {}", describe_status(status)));
     }
     for (name, header) in &step.expect.headers {
-        lines.push(format!("header {name} {}", serde_json::to_string(&json!({
-            "present": header.present, "absent": header.absent, "equals": header.equals, "matches": header.matches
-        })).unwrap_or_default()));
+        let mut written = serde_json::Map::new();
+        if header.present {
+            written.insert("present".to_owned(), json!(true));
+        }
+        if header.absent {
+            written.insert("absent".to_owned(), json!(true));
+        }
+        if let Some(equals) = &header.equals {
+            let resolved = render(equals, vars).unwrap_or_else(|_| equals.clone());
+            written.insert("equals".to_owned(), json!(resolved));
+        }
+        if let Some(pattern) = &header.matches {
+            written.insert("matches".to_owned(), json!(pattern));
+        }
+        lines.push(format!("header {name} {}", Value::Object(written)));
     }
-    if let Some(json) = &step.expect.json {
-        lines.push(format!("json {json}"));
+    if let Some(expected) = &step.expect.json {
+        let resolved = render_value(expected, vars).unwrap_or_else(|_| expected.clone());
+        lines.push(format!("json {resolved}"));
     }
     lines
 }

@@ -48,6 +48,19 @@ pub struct Step {
     /// Run the step several times, or follow pagination.
     #[serde(default)]
     pub repeat: Option<Repeat>,
+    /// Whether a 429 is waited out and retried, as a polite client does (the default), or
+    /// checked as the step's answer (`false`: for steps about rate limiting).
+    #[serde(default = "polite")]
+    pub retry_429: bool,
+}
+
+fn polite() -> bool {
+    true
+}
+
+/// A field that is there, even as `null`, is `Some` (`"json": null` expects an empty body).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// An HTTP request. Every string may hold `{{variables}}`.
@@ -102,8 +115,9 @@ pub struct Expectation {
     /// Headers: `{"present": true}`, `{"absent": true}`, `{"equals": "..."}`, `{"matches": "regex"}`.
     #[serde(default)]
     pub headers: BTreeMap<String, HeaderExpectation>,
-    /// A JSON subset the body must match; see the README for matchers.
-    #[serde(default)]
+    /// A JSON subset the body must match; see the README for matchers. `null` expects an
+    /// empty body.
+    #[serde(default, deserialize_with = "present")]
     pub json: Option<Value>,
 }
 
@@ -200,6 +214,13 @@ pub struct Repeat {
     pub max: Option<u32>,
 }
 
+impl Expectation {
+    /// Whether anything is checked at all.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.headers.is_empty() && self.json.is_none()
+    }
+}
+
 impl Step {
     /// Every string of the step that is templated, with the field it sits in.
     fn templated_strings(&self) -> Vec<(String, &str)> {
@@ -280,6 +301,9 @@ pub const DISCOVERED_VARS: [&str; 10] = [
 ];
 
 const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
+
+/// The `Link` relations Procore answers, which `repeat.follow` may name.
+pub const LINK_RELATIONS: [&str; 4] = ["next", "prev", "first", "last"];
 const REQUIREMENTS: [&str; 3] = ["mock-only", "profile:documented", "profile:official"];
 
 impl Scenario {
@@ -375,12 +399,43 @@ impl Scenario {
                     })?;
                 }
             }
+            if step.expect.is_empty() {
+                return Err(fail(
+                    format!("{at}.expect"),
+                    "a step must expect something (a status, headers or json): without one it passes on any answer".to_owned(),
+                ));
+            }
+            for (name, header) in &step.expect.headers {
+                let given = [
+                    header.present,
+                    header.absent,
+                    header.equals.is_some(),
+                    header.matches.is_some(),
+                ];
+                if !given.contains(&true) {
+                    return Err(fail(
+                        format!("{at}.expect.headers.{name}"),
+                        "give present, absent, equals or matches".to_owned(),
+                    ));
+                }
+            }
             if let Some(repeat) = &step.repeat {
                 if repeat.times.is_some() == repeat.follow.is_some() {
                     return Err(fail(
                         format!("{at}.repeat"),
                         "give exactly one of times, follow".to_owned(),
                     ));
+                }
+                if let Some(rel) = &repeat.follow {
+                    if !LINK_RELATIONS.contains(&rel.as_str()) {
+                        return Err(fail(
+                            format!("{at}.repeat.follow"),
+                            format!(
+                                "`{rel}` is not a Link relation Procore answers ({})",
+                                LINK_RELATIONS.join(", ")
+                            ),
+                        ));
+                    }
                 }
             }
             for (name, capture) in &step.capture {
@@ -408,6 +463,15 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// One scenario file, or every `*.json` scenario in a directory sorted by file name.
+    pub fn load_path(path: &Path) -> Result<Vec<Self>, LoadError> {
+        if path.is_file() {
+            Self::load(path).map(|scenario| vec![scenario])
+        } else {
+            Self::load_dir(path)
+        }
+    }
+
     /// Every `*.json` scenario in `dir`, sorted by file name.
     pub fn load_dir(dir: &Path) -> Result<Vec<Self>, LoadError> {
         let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
@@ -430,7 +494,7 @@ mod tests {
 
     #[test]
     fn problems_name_the_file_step_and_field() {
-        let bad_method = r#"{"name": "x", "steps": [{"name": "first", "request": {"method": "FETCH", "path": "/"}}]}"#;
+        let bad_method = r#"{"name": "x", "steps": [{"name": "first", "request": {"method": "FETCH", "path": "/"}, "expect": {"status": 200}}]}"#;
         let err = Scenario::parse(bad_method, "x.json").unwrap_err();
         assert_eq!(err.to_string(), "x.json: steps[0] (first).request.method: `FETCH` is not one of GET, POST, PATCH, PUT, DELETE");
         let unknown_field = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/", "bdy": 1}}]}"#;
@@ -440,7 +504,7 @@ mod tests {
                 .starts_with("y.json: steps[0].request.bdy: unknown field `bdy`"),
             "{err}"
         );
-        let bad_requirement = r#"{"name": "x", "requires": ["gpu"], "steps": [{"name": "s", "request": {"method": "GET", "path": "/"}}]}"#;
+        let bad_requirement = r#"{"name": "x", "requires": ["gpu"], "steps": [{"name": "s", "request": {"method": "GET", "path": "/"}, "expect": {"status": 200}}]}"#;
         assert!(Scenario::parse(bad_requirement, "z.json")
             .unwrap_err()
             .to_string()
@@ -450,19 +514,48 @@ mod tests {
     #[test]
     fn a_variable_must_be_discovered_or_captured_before_it_is_used() {
         let early = r#"{"name": "x", "steps": [
-            {"name": "use", "request": {"method": "GET", "path": "/users/{{user_id}}"}},
-            {"name": "capture", "request": {"method": "GET", "path": "/{{company_id}}"}, "capture": {"user_id": "/id"}}]}"#;
+            {"name": "use", "request": {"method": "GET", "path": "/users/{{user_id}}"}, "expect": {"status": 200}},
+            {"name": "capture", "request": {"method": "GET", "path": "/{{company_id}}"}, "expect": {"status": 200}, "capture": {"user_id": "/id"}}]}"#;
         let err = Scenario::parse(early, "x.json").unwrap_err();
         assert_eq!(
             err.to_string(),
             "x.json: steps[0] (use).request.path: `{{user_id}}` is used before any step captures it"
         );
         let later = r#"{"name": "x", "steps": [
-            {"name": "capture", "request": {"method": "GET", "path": "/{{company_id}}"}, "capture": {"user_id": "/id"}},
-            {"name": "bulk", "request": {"method": "POST", "path": "/users/{{user_id}}", "json": {"n": "{{i}}"}}, "repeat": {"times": 2}}]}"#;
+            {"name": "capture", "request": {"method": "GET", "path": "/{{company_id}}"}, "expect": {"status": 200}, "capture": {"user_id": "/id"}},
+            {"name": "bulk", "request": {"method": "POST", "path": "/users/{{user_id}}", "json": {"n": "{{i}}"}}, "expect": {"status": 201}, "repeat": {"times": 2}}]}"#;
         assert!(Scenario::parse(later, "x.json").is_ok());
-        let no_counter = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/{{i}}"}}]}"#;
+        let no_counter = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/{{i}}"}, "expect": {"status": 200}}]}"#;
         assert!(Scenario::parse(no_counter, "x.json").is_err());
+    }
+
+    #[test]
+    fn a_step_that_checks_nothing_is_refused_at_load_time() {
+        for expect in [
+            "",
+            r#", "expect": {}"#,
+            r#", "expect": {"headers": {"Total": {}}}"#,
+        ] {
+            let text = format!(
+                r#"{{"name": "x", "steps": [{{"name": "s", "request": {{"method": "GET", "path": "/"}}{expect}}}]}}"#
+            );
+            let err = Scenario::parse(&text, "x.json").unwrap_err().to_string();
+            assert!(err.starts_with("x.json: steps[0] (s).expect"), "{err}");
+        }
+        let empty_body = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "DELETE", "path": "/"}, "expect": {"json": null}}]}"#;
+        let scenario = Scenario::parse(empty_body, "x.json").unwrap();
+        assert_eq!(scenario.steps[0].expect.json, Some(Value::Null));
+    }
+
+    #[test]
+    fn following_an_unknown_link_relation_is_refused_at_load_time() {
+        let typo = r#"{"name": "x", "steps": [{"name": "s", "request": {"method": "GET", "path": "/"},
+            "expect": {"status": 200}, "repeat": {"follow": "nxt"}}]}"#;
+        let err = Scenario::parse(typo, "x.json").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "x.json: steps[0] (s).repeat.follow: `nxt` is not a Link relation Procore answers (next, prev, first, last)"
+        );
     }
 
     #[test]

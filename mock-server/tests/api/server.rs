@@ -155,3 +155,24 @@ async fn the_state_file_survives_sigterm_and_a_restart() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The log had terminal colour codes even when stderr went to a file (unless `NO_COLOR`).
+#[test]
+fn the_log_has_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procore-mock"))
+        .args(["--port", "0"])
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    assert!(terminate(&mut child).success());
+    let log = std::io::read_to_string(stderr).unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+}
