@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::matching::{mismatches, render, render_value, Vars};
 use super::schema::{Auth, Capture, RequestSpec, Scenario, Step, DISCOVERED_VARS};
 use crate::client::{ApiResponse, ClientConfig, ProcoreClient, RequestBody};
+use crate::conformance::SchemaCheck;
 use crate::error::{HarnessError, Result};
 use crate::target::{Discovery, Target, STEP_ATTEMPTS};
 
@@ -81,6 +82,8 @@ pub struct Runner {
     started: AtomicUsize,
     /// Whether steps wait out 429s (`--no-retry-429` turns it off for every step).
     retry_429: bool,
+    /// `--check-schema`: every answer is also checked against Procore's schema.
+    schema_check: Option<std::sync::Arc<SchemaCheck>>,
 }
 
 impl Runner {
@@ -102,12 +105,19 @@ impl Runner {
             admin: powers.admin,
             started: AtomicUsize::new(0),
             retry_429: true,
+            schema_check: None,
         })
     }
 
     /// With `false`, no step waits out a 429: every 429 is the step's answer.
     pub fn retry_429(mut self, retry: bool) -> Self {
         self.retry_429 = retry;
+        self
+    }
+
+    /// Checks every answer against Procore's published schema as well (`--check-schema`).
+    pub fn check_schema(mut self, check: std::sync::Arc<SchemaCheck>) -> Self {
+        self.schema_check = Some(check);
         self
     }
 
@@ -222,6 +232,9 @@ impl Runner {
                     .send(step.request.auth, attempts, &method, &url, &headers, &body)
                     .await
                     .map_err(|e| failure(description.clone(), vec![e.to_string()], vars))?;
+                if let Some(check) = &self.schema_check {
+                    check.record(method.as_str(), &url, response.status, &response.body);
+                }
                 transcript.push(TranscriptEntry {
                     step: step.name.clone(),
                     request: normalize_path(&method, &url, vars),
