@@ -655,7 +655,7 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
                 .find(|(status, _)| status.starts_with('2'))
                 .map(|(s, r)| (s.parse::<u16>().unwrap_or(200), r.clone()))
                 .unwrap_or((200, json!({})));
-            let schema = response["content"]["application/json"]["schema"].clone();
+            let schema = any_of(response["content"]["application/json"]["schema"].clone());
             if let Some(body) = op.get("requestBody") {
                 out["requestBody"] = with_every_encoding(body);
             }
@@ -726,6 +726,26 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
         out["security"] = json!([{}, {"adminToken": []}]);
     }
     out
+}
+
+/// Procore's schema with every `oneOf` as `anyOf`. Procore's unions are over open objects, so
+/// one answer matches several branches and strict `oneOf` refuses it (the quirk
+/// `procore-schema` handles for the check); this document describes the mock's answers, which
+/// match at least one branch.
+fn any_of(schema: Value) -> Value {
+    match schema {
+        Value::Object(object) => Value::Object(
+            object
+                .into_iter()
+                .map(|(key, value)| {
+                    let key = if key == "oneOf" { "anyOf".to_owned() } else { key };
+                    (key, any_of(value))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(any_of).collect()),
+        other => other,
+    }
 }
 
 /// The mock's error body, inline so each response schema stands alone.
