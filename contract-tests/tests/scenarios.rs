@@ -647,6 +647,9 @@ fn check_schema_reports_every_answer_of_the_shipped_scenarios_conforms_on_the_mo
         .unwrap()
         .parse()
         .unwrap();
-    assert!(checked > 50, "the scenarios' answers were checked: {summary}");
+    assert!(
+        checked > 50,
+        "the scenarios' answers were checked: {summary}"
+    );
     assert!(!stdout.contains("DIFFERS"), "{stdout}");
 }

@@ -738,7 +738,11 @@ fn any_of(schema: Value) -> Value {
             object
                 .into_iter()
                 .map(|(key, value)| {
-                    let key = if key == "oneOf" { "anyOf".to_owned() } else { key };
+                    let key = if key == "oneOf" {
+                        "anyOf".to_owned()
+                    } else {
+                        key
+                    };
                     (key, any_of(value))
                 })
                 .collect(),
