@@ -2,10 +2,11 @@
 //!
 //! Every time-based rule (token and code expiry, rate windows, `created_at`/`updated_at`, the
 //! `Date` header) reads [`Clock::now`], so tests move time by advancing or freezing this clock
-//! instead of sleeping. The clock is lock-free: it is read on every request, so it keeps its
-//! offset and frozen instant in atomics rather than behind a mutex.
+//! instead of sleeping. The clock is lock-free: it is read on every request, so its whole
+//! state is one atomic word (see `ClockState`), which also makes every change to it one
+//! atomic step: an advance can never be lost to a concurrent freeze or set.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,14 +18,46 @@ pub struct Clock {
     inner: Arc<ClockState>,
 }
 
+/// The clock's state in one word, `(millis << 1) | frozen`: while frozen, `millis` is the
+/// instant (epoch milliseconds) the clock reads; while running, the offset added to the wall
+/// clock. Each reading matters only in its own mode, so one word holds everything and an
+/// advance is one `fetch_add` of an even number, which keeps the mode bit.
 #[derive(Debug, Default)]
-struct ClockState {
-    /// Milliseconds added to the wall clock while running.
-    offset_ms: AtomicI64,
-    /// Whether time stands still at `frozen_at_ms`.
-    frozen: AtomicBool,
-    /// The instant (epoch milliseconds) the clock reads while frozen.
-    frozen_at_ms: AtomicI64,
+struct ClockState(AtomicI64);
+
+/// How far the clock can be moved either way: the millis must fit beside the mode bit.
+const MAX_MILLIS: i64 = i64::MAX >> 2;
+
+impl ClockState {
+    fn encode(millis: i64, frozen: bool) -> i64 {
+        (millis.clamp(-MAX_MILLIS, MAX_MILLIS) << 1) | i64::from(frozen)
+    }
+
+    /// `(now in epoch milliseconds, frozen)` for a state word.
+    fn read(word: i64) -> (i64, bool) {
+        let millis = word >> 1;
+        if word & 1 == 1 {
+            (millis, true)
+        } else {
+            (wall_ms().saturating_add(millis), false)
+        }
+    }
+
+    /// Replaces the state with `change(now_ms, frozen)` = `(millis, frozen)` in one atomic step.
+    fn update(&self, change: impl Fn(i64, bool) -> (i64, bool)) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let (now, frozen) = Self::read(word);
+                let (at, frozen) = change(now, frozen);
+                let millis = if frozen {
+                    at
+                } else {
+                    at.saturating_sub(wall_ms())
+                };
+                Some(Self::encode(millis, frozen))
+            });
+    }
 }
 
 impl Clock {
@@ -45,25 +78,20 @@ impl Clock {
 
     /// The current mock time in epoch milliseconds.
     pub fn now_ms(&self) -> i64 {
-        let state = &self.inner;
-        if state.frozen.load(Ordering::Acquire) {
-            state.frozen_at_ms.load(Ordering::Acquire)
-        } else {
-            wall_ms() + state.offset_ms.load(Ordering::Acquire)
-        }
+        ClockState::read(self.inner.0.load(Ordering::Acquire)).0
     }
 
     /// Whether the clock is standing still.
     pub fn is_frozen(&self) -> bool {
-        self.inner.frozen.load(Ordering::Acquire)
+        self.inner.0.load(Ordering::Acquire) & 1 == 1
     }
 
     /// Moves time forward (or back, for negative values) by `millis`, frozen or running.
     pub fn advance_ms(&self, millis: i64) {
-        let state = &self.inner;
-        // Both are updated: the frozen instant matters now, the offset once it runs again.
-        state.frozen_at_ms.fetch_add(millis, Ordering::AcqRel);
-        state.offset_ms.fetch_add(millis, Ordering::AcqRel);
+        // One add to the millis part, whichever mode the clock is in; the mode bit is kept.
+        self.inner
+            .0
+            .fetch_add(millis.clamp(-MAX_MILLIS, MAX_MILLIS) << 1, Ordering::AcqRel);
     }
 
     /// Moves time forward by whole seconds.
@@ -73,16 +101,20 @@ impl Clock {
 
     /// Sets the clock to `at` and to frozen or running from there.
     pub fn set(&self, at: DateTime<Utc>, frozen: bool) {
-        let state = &self.inner;
         let target = at.timestamp_millis();
-        state.offset_ms.store(target - wall_ms(), Ordering::Release);
-        state.frozen_at_ms.store(target, Ordering::Release);
-        state.frozen.store(frozen, Ordering::Release);
+        self.inner.update(|_, _| (target, frozen));
     }
 
     /// Stops time at the current instant (`true`) or lets it run on from there (`false`).
     pub fn set_frozen(&self, frozen: bool) {
-        self.set(self.now(), frozen);
+        self.inner.update(|now, _| (now, frozen));
+    }
+
+    /// Sets whichever of the instant and the mode is given, the other kept, in one step.
+    pub fn set_parts(&self, at: Option<DateTime<Utc>>, frozen: Option<bool>) {
+        let target = at.map(|at| at.timestamp_millis());
+        self.inner
+            .update(|now, was_frozen| (target.unwrap_or(now), frozen.unwrap_or(was_frozen)));
     }
 }
 
@@ -167,6 +199,31 @@ mod tests {
         clock.set_frozen(false);
         assert!(clock.now() >= at + chrono::Duration::seconds(10));
         assert!(!clock.is_frozen());
+    }
+
+    /// `set_frozen` read the time, then stored it in separate steps, so an advance made in
+    /// between was overwritten.
+    #[test]
+    fn no_advance_is_lost_to_a_concurrent_freeze() {
+        let clock = Clock::new();
+        clock.set_frozen(true);
+        let before = clock.now_ms();
+        let advances = 20_000;
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..advances {
+                        clock.advance_ms(1);
+                    }
+                });
+            }
+            scope.spawn(|| {
+                for _ in 0..advances {
+                    clock.set_frozen(true);
+                }
+            });
+        });
+        assert_eq!(clock.now_ms(), before + 2 * advances);
     }
 
     proptest::proptest! {

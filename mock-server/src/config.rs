@@ -4,6 +4,7 @@
 //! from [`Config::default`]), so the two can never drift apart.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
@@ -80,12 +81,61 @@ pub struct Config {
     /// on `POST /__admin/state/save`.
     #[arg(long, env = "PROCORE_MOCK_STATE_FILE")]
     pub state_file: Option<PathBuf>,
+
+    /// Bytes of requests the journal holds at most (headers, bodies, paths: all it keeps);
+    /// the oldest entries give way first.
+    #[arg(long, env = "PROCORE_MOCK_JOURNAL_MAX_BYTES", default_value_t = DEFAULT_JOURNAL_MAX_BYTES)]
+    pub journal_max_bytes: usize,
+
+    /// How long a client may take to send a request's headers once it has started (e.g.
+    /// `10s`, `500ms`); a slower connection is closed.
+    #[arg(long, env = "PROCORE_MOCK_HEADER_READ_TIMEOUT", value_parser = parse_duration,
+          default_value = "10s")]
+    pub header_read_timeout: Duration,
+
+    /// How long a keep-alive connection may sit idle between requests before it is closed.
+    #[arg(long, env = "PROCORE_MOCK_IDLE_TIMEOUT", value_parser = parse_duration,
+          default_value = "60s")]
+    pub idle_timeout: Duration,
+
+    /// How long a client may take to send a request's whole body; a slower one gets 408.
+    #[arg(long, env = "PROCORE_MOCK_BODY_READ_TIMEOUT", value_parser = parse_duration,
+          default_value = "30s")]
+    pub body_read_timeout: Duration,
+
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish before the server
+    /// stops waiting for them, saves the state file and exits.
+    #[arg(long, env = "PROCORE_MOCK_SHUTDOWN_GRACE", value_parser = parse_duration,
+          default_value = "10s")]
+    pub shutdown_grace: Duration,
+}
+
+/// Reads a duration written as a number and a unit: `250ms`, `10s`, `2m` (a bare number is
+/// seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 10s or 500ms"))?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        other => return Err(format!("unknown unit `{other}`: use ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|err| format!("`{text}`: {err}"))
 }
 
 /// Procore's documented hourly allowance per application.
 pub const DEFAULT_HOURLY_LIMIT: u64 = 3600;
 /// Journal entries kept by default.
 pub const DEFAULT_JOURNAL_SIZE: usize = 10_000;
+/// The journal's byte budget by default: 32 MiB, a few kilobytes per entry of a full journal.
+pub const DEFAULT_JOURNAL_MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// Four mebibytes: room for an avatar upload, small enough to refuse floods.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -106,6 +156,11 @@ impl Default for Config {
             journal_size: DEFAULT_JOURNAL_SIZE,
             admin_token: None,
             state_file: None,
+            journal_max_bytes: DEFAULT_JOURNAL_MAX_BYTES,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

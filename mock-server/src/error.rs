@@ -55,6 +55,12 @@ pub enum ApiError {
         /// The fields at fault.
         errors: FieldErrors,
     },
+    /// 408: the client did not send the whole body within the body-read timeout.
+    #[error("The request body did not arrive within {seconds} seconds")]
+    RequestTimeout {
+        /// The timeout, in seconds.
+        seconds: f64,
+    },
     /// 413: the body is larger than the server accepts.
     #[error("Request body is larger than the {limit} bytes this server accepts")]
     PayloadTooLarge {
@@ -127,6 +133,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,

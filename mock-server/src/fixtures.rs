@@ -22,6 +22,11 @@ pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../scenarios/fixtures/de
 /// The lowest id handed out to records created at run time.
 pub const FIRST_RUNTIME_ID: u64 = 10_001;
 
+/// The largest id a fixture or saved state may hold (or name as `next_id`): 2^53 - 1, the
+/// largest integer JavaScript clients read exactly. Capping ids here leaves the 64-bit counter
+/// room for more creates than any test makes, so it can never wrap and hand out an id again.
+pub const MAX_ID: u64 = (1 << 53) - 1;
+
 /// A server's starting state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,8 +136,19 @@ impl Fixture {
     /// Checks every cross-reference and uniqueness rule, reporting the first problem by path.
     pub fn validate(&self) -> Result<(), FixtureError> {
         let mut ids = HashSet::new();
+        if let Some(next_id) = self.next_id.filter(|&next| next > MAX_ID) {
+            return Err(FixtureError::at(
+                "next_id",
+                format!("{next_id} is larger than the largest id, {MAX_ID}"),
+            ));
+        }
         let mut unique_id = |id: u64, path: String| {
-            if ids.insert(id) {
+            if id > MAX_ID {
+                Err(FixtureError::at(
+                    path,
+                    format!("id {id} is larger than the largest id, {MAX_ID}"),
+                ))
+            } else if ids.insert(id) {
                 Ok(())
             } else {
                 Err(FixtureError::at(
@@ -250,38 +266,59 @@ impl Fixture {
 
     /// The fixture that reproduces a store's current state, credentials included.
     pub fn from_store(store: &Store) -> Self {
-        let companies = store
-            .companies()
-            .map(|company| {
-                let directory = company.read();
-                CompanyFixture {
-                    id: company.id,
-                    name: company.name.clone(),
-                    is_active: company.is_active,
-                    vendors: directory.vendors.values().cloned().collect(),
-                    permission_templates: directory.templates.values().cloned().collect(),
-                    users: directory.users().cloned().collect(),
-                    projects: directory.projects.values().cloned().collect(),
-                }
-            })
-            .collect();
-        let oauth_apps = store
-            .oauth
-            .apps()
-            .iter()
-            .map(|app| (**app).clone())
-            .collect();
         Self {
             description: None,
-            companies,
-            oauth_apps,
+            companies: store.companies().map(CompanyFixture::of).collect(),
+            oauth_apps: store
+                .oauth
+                .apps()
+                .iter()
+                .map(|app| (**app).clone())
+                .collect(),
             credentials: store.oauth.credentials(),
             next_id: Some(store.peek_next_id()),
         }
     }
+
+    /// Writes the document [`Fixture::from_store`] would serialize to (compact JSON), one
+    /// company at a time: only the company being written is copied out of the store (under its
+    /// read lock, released before writing), so a large state is never held twice in memory nor
+    /// as one text, and writers wait only for the copy. Used by the state export and the state
+    /// file.
+    pub fn write_store(store: &Store, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        out.write_all(b"{\"companies\":[")?;
+        for (i, company) in store.companies().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &CompanyFixture::of(company))?;
+        }
+        out.write_all(b"],\"oauth_apps\":")?;
+        serde_json::to_writer(&mut *out, &store.oauth.apps())?;
+        let credentials = store.oauth.credentials();
+        if !credentials.is_empty() {
+            out.write_all(b",\"credentials\":")?;
+            serde_json::to_writer(&mut *out, &credentials)?;
+        }
+        write!(out, ",\"next_id\":{}}}", store.peek_next_id())
+    }
 }
 
 impl CompanyFixture {
+    /// A copy of `company`'s current contents, read under its lock.
+    fn of(company: &Company) -> Self {
+        let directory = company.read();
+        CompanyFixture {
+            id: company.id,
+            name: company.name.clone(),
+            is_active: company.is_active,
+            vendors: directory.vendors.values().cloned().collect(),
+            permission_templates: directory.templates.values().cloned().collect(),
+            users: directory.users().cloned().collect(),
+            projects: directory.projects.values().cloned().collect(),
+        }
+    }
+
     fn validate_references(&self, at: &str) -> Result<(), FixtureError> {
         let vendor_ids: HashSet<u64> = self.vendors.iter().map(|v| v.id).collect();
         let project_ids: HashSet<u64> = self.projects.iter().map(|p| p.id).collect();
@@ -404,5 +441,30 @@ impl CompanyFixture {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_streamed_document_is_the_fixture_of_the_store() {
+        let store = Fixture::default_data().into_store(Utc::now());
+        store.oauth.issue_access_token(
+            crate::store::oauth::Grant {
+                client_id: "procore-mock-client".to_owned(),
+                resource_owner_id: 5101,
+                scopes: Vec::new(),
+            },
+            0,
+            3600,
+        );
+        let mut streamed = Vec::new();
+        Fixture::write_store(&store, &mut streamed).unwrap();
+        let streamed: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+        let built = serde_json::to_value(Fixture::from_store(&store)).unwrap();
+        assert_eq!(streamed, built);
+        assert!(streamed.get("credentials").is_some());
     }
 }

@@ -11,7 +11,8 @@
 //! - [`domain`]: Procore's business rules as plain functions over the store.
 //! - [`control`]: the control plane: rate limits, fault injection, the request journal and
 //!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
-//! - [`http`]: extractors and helpers shared by routes (auth, bodies, pagination, URLs).
+//! - [`http`]: each client connection with its timeouts ([`http::connection`]), and the
+//!   extractors and helpers shared by routes (auth, bodies, pagination, URLs, streamed bodies).
 //! - [`routes`]: one module per resource, and the mock's own OpenAPI document
 //!   ([`routes::openapi`]); [`app`] assembles them.
 //! - [`views`]: how records are written on the wire, by a small JSON writer

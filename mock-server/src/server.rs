@@ -5,32 +5,77 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::fixtures::Fixture;
+use crate::http::connection::{self, Timeouts};
 use crate::state::AppState;
 
-/// How long a dropped [`MockServer`] waits for open connections before it stops anyway.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
-/// Serves the mock on `listener` until `shutdown` resolves, finishes in-flight requests, then
-/// writes the state file when one is configured.
+/// Serves the mock on `listener` until `shutdown` resolves. Then it stops accepting, lets the
+/// requests in flight finish for up to `--shutdown-grace` (a stalled client cannot hold the
+/// shutdown up longer), and writes the state file when one is configured.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, crate::app(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    if let Some(path) = state.save_state_file()? {
+    let config = state.config();
+    let timeouts = Timeouts {
+        header_read: config.header_read_timeout,
+        idle: config.idle_timeout,
+    };
+    let grace = config.shutdown_grace;
+    let app = crate::app(state.clone());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(connection::serve(stream, app.clone(), timeouts, graceful.watcher()));
+                }
+                // Out of file descriptors and the like: the condition passes as connections
+                // close, so keep serving (after a pause, not to spin on the error).
+                Err(err) => {
+                    tracing::warn!(%err, "could not accept a connection");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let open = graceful.count();
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open,
+            grace_secs = grace.as_secs_f64(),
+            "stopped waiting for requests still in flight after the grace period"
+        );
+    }
+    let saved = tokio::task::spawn_blocking(move || {
+        state
+            .save_state_file()
+            .map(|path| path.map(std::path::Path::to_path_buf))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    if let Some(path) = saved {
         tracing::info!(path = %path.display(), "state saved");
     }
     Ok(())
 }
+
+/// How long the accept loop waits after an accept error before trying again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// A running mock on a loopback port, on its own thread and runtime, so it works from sync code
 /// (proptest) and from any async runtime. It stops when dropped.
@@ -178,20 +223,12 @@ async fn serve_until_stopped(
             return;
         }
     };
-    let mut signal = stopped.clone();
-    let mut deadline = stopped;
+    let mut signal = stopped;
     let shutdown = async move {
         let _ = signal.wait_for(|stop| *stop).await;
     };
-    tokio::select! {
-        result = run(listener, state, shutdown) => {
-            if let Err(err) = result {
-                tracing::error!(%err, "procore-mock stopped with an error");
-            }
-        }
-        _ = async {
-            let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => {}
+    // `run` bounds its own wait for open connections by the configured grace period.
+    if let Err(err) = run(listener, state, shutdown).await {
+        tracing::error!(%err, "procore-mock stopped with an error");
     }
 }

@@ -38,7 +38,7 @@ impl AppState {
             hourly: config.rate_limit_hourly,
             spike: config.rate_limit_spike,
         };
-        let control = Control::new(limits, config.journal_size);
+        let control = Control::new(limits, config.journal_size, config.journal_max_bytes);
         Self {
             inner: Arc::new(Inner {
                 store: ArcSwap::from_pointee(store),
@@ -66,16 +66,12 @@ impl AppState {
         });
     }
 
-    /// The whole current state as a fixture document (what the state file holds).
-    pub fn snapshot(&self) -> Fixture {
-        Fixture::from_store(&self.store())
-    }
-
-    /// Writes the state file, when one is configured.
+    /// Writes the state file, when one is configured. Blocks while it writes: call it off the
+    /// async workers.
     pub fn save_state_file(&self) -> std::io::Result<Option<&std::path::Path>> {
         match &self.inner.config.state_file {
             Some(path) => {
-                crate::control::persistence::save(path, &self.snapshot())?;
+                crate::control::persistence::save(path, &self.store())?;
                 Ok(Some(path))
             }
             None => Ok(None),

@@ -3,14 +3,20 @@
 //! A fixed ring of slots. A request takes the next sequence number from an atomic counter as
 //! it arrives and writes what it sent into slot `number % capacity` under that slot's own tiny
 //! lock ([`Journal::begin`]); when it is answered it adds the outcome to the same slot
-//! ([`Journal::finish`]). Requests only meet when they land on the same slot, and memory is
-//! bounded by the capacity. Each slot keeps its buffers from one request to the next and copies
-//! into them, so recording allocates nothing once the ring has warmed up, frees nothing, and
-//! holds no reference into the connection's read buffers. Turning a slot into readable JSON,
-//! with credentials redacted, happens only when someone reads the journal.
+//! ([`Journal::finish`]). Requests only meet when they land on the same slot. Each slot keeps
+//! its buffers from one request to the next and copies into them, so recording allocates
+//! nothing once the ring has warmed up and holds no reference into the connection's read
+//! buffers. Turning a slot into readable JSON, with credentials redacted, happens only when
+//! someone reads the journal.
+//!
+//! Memory is bounded twice: in entries (the ring's capacity) and in bytes. Each entry keeps at
+//! most [`HEADERS_LIMIT`] bytes of headers and [`BODY_LIMIT`] of body (cut ones are marked), a
+//! slot's buffers shrink when a large entry gives way to a small one, and the bytes all slots
+//! hold (`Record::held_bytes`) are counted against `--journal-max-bytes`: past it, the oldest
+//! entries are dropped, buffers and all, until the journal fits again.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use axum::http::{header, HeaderMap, HeaderName, Method, Uri};
 use chrono::{SecondsFormat, TimeZone, Utc};
@@ -22,6 +28,12 @@ use super::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
+
+/// Request headers (as `name: value` lines) are kept up to this many bytes.
+pub const HEADERS_LIMIT: usize = 8192;
+
+/// A buffer keeps up to this much room beyond what its entry needs; more is given back.
+const SPARE_BYTES: usize = 1024;
 
 /// Parameters whose values are credentials, hidden when bodies are shown.
 const SECRET_PARAMETERS: [&str; 5] = [
@@ -78,17 +90,39 @@ struct Record {
     /// Path and query, as sent.
     target: String,
     client_id: Option<String>,
-    /// `name: value` lines; values need not be UTF-8.
+    /// `name: value` lines, cut at [`HEADERS_LIMIT`]; values need not be UTF-8.
     headers: Vec<u8>,
+    headers_truncated: bool,
     status: u16,
     duration_us: u64,
     body: Vec<u8>,
     body_truncated: bool,
     window: Option<WindowStatus>,
     retry_after: Option<u64>,
+    /// [`Record::held_bytes`] when the journal last counted this record.
+    counted: usize,
 }
 
 impl Record {
+    /// The heap bytes this record's buffers hold, what the byte budget counts. Every buffer a
+    /// record keeps belongs in this sum (a recorded response, say, would add its own).
+    fn held_bytes(&self) -> usize {
+        self.target.capacity()
+            + self.client_id.as_ref().map_or(0, String::capacity)
+            + self.headers.capacity()
+            + self.body.capacity()
+    }
+
+    /// Gives the buffers' memory back (an evicted or cleared entry).
+    fn release(&mut self) {
+        self.id = 0;
+        self.answered = false;
+        self.target = String::new();
+        self.client_id = None;
+        self.headers = Vec::new();
+        self.body = Vec::new();
+    }
+
     fn note(&mut self, id: u64, arrival: &Arrival<'_>) {
         self.id = id;
         self.answered = false;
@@ -109,12 +143,19 @@ impl Record {
             (kept, client_id) => *kept = client_id.map(str::to_owned),
         }
         self.headers.clear();
+        self.headers_truncated = false;
         for (name, value) in arrival.headers {
-            self.headers.extend_from_slice(name.as_str().as_bytes());
-            self.headers.extend_from_slice(b": ");
-            self.headers.extend_from_slice(value.as_bytes());
-            self.headers.push(b'\n');
+            let line = [name.as_str().as_bytes(), b": ", value.as_bytes(), b"\n"];
+            let length: usize = line.iter().map(|part| part.len()).sum();
+            if self.headers.len() + length > HEADERS_LIMIT {
+                self.headers_truncated = true;
+                break;
+            }
+            line.iter()
+                .for_each(|part| self.headers.extend_from_slice(part));
         }
+        shrink_string(&mut self.target);
+        shrink(&mut self.headers);
     }
 
     fn answer(&mut self, outcome: &Outcome<'_>) {
@@ -125,6 +166,7 @@ impl Record {
         self.body
             .extend_from_slice(&outcome.body[..outcome.body.len().min(BODY_LIMIT)]);
         self.body_truncated = outcome.body.len() > BODY_LIMIT;
+        shrink(&mut self.body);
         self.window = outcome.window;
         self.retry_after = outcome.retry_after;
     }
@@ -167,6 +209,7 @@ impl Record {
             status: self.status,
             duration_ms: self.duration_us as f64 / 1000.0,
             request_headers: redacted_headers(&self.headers),
+            request_headers_truncated: self.headers_truncated,
             body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
             body_truncated: self.body_truncated,
             response_headers,
@@ -195,6 +238,9 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// Request headers; `Authorization` is redacted.
     pub request_headers: BTreeMap<String, String>,
+    /// Whether headers were left out: only the first [`HEADERS_LIMIT`] bytes of whole
+    /// `name: value` lines are kept.
+    pub request_headers_truncated: bool,
     /// Request body as text (OAuth secrets redacted), cut at [`BODY_LIMIT`] bytes.
     pub body: Option<String>,
     /// Whether `body` was cut.
@@ -243,24 +289,86 @@ fn redacted_body(bytes: &[u8]) -> String {
     text.into_owned()
 }
 
+/// A buffer's spare room given back when it is much larger than its contents now need.
+fn shrink(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > buffer.len() + SPARE_BYTES {
+        buffer.shrink_to(buffer.len() + SPARE_BYTES / 2);
+    }
+}
+
+fn shrink_string(buffer: &mut String) {
+    if buffer.capacity() > buffer.len() + SPARE_BYTES {
+        buffer.shrink_to(buffer.len() + SPARE_BYTES / 2);
+    }
+}
+
 /// A bounded ring of the most recent requests.
 #[derive(Debug)]
 pub struct Journal {
     slots: Box<[Mutex<Record>]>,
     next: AtomicU64,
+    /// The byte budget: what all slots' buffers may hold together.
+    max_bytes: usize,
+    /// What all slots' buffers hold now (the sum of their last counted `held_bytes`).
+    held: AtomicUsize,
+    /// Ids below this have been dropped to keep the budget: eviction goes on from here.
+    evicted_below: AtomicU64,
 }
 
 impl Journal {
-    /// A journal keeping the last `capacity` requests (0 keeps none).
-    pub fn new(capacity: usize) -> Self {
+    /// A journal keeping the last `capacity` requests (0 keeps none), in at most `max_bytes`.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             slots: (0..capacity).map(|_| Mutex::default()).collect(),
             next: AtomicU64::new(1),
+            max_bytes,
+            held: AtomicUsize::new(0),
+            evicted_below: AtomicU64::new(1),
         }
     }
 
     fn slot(&self, id: u64) -> &Mutex<Record> {
         &self.slots[(id % self.slots.len() as u64) as usize]
+    }
+
+    /// Brings the count of held bytes up to date with `record`'s buffers.
+    fn count(&self, record: &mut Record) {
+        let now = record.held_bytes();
+        // Once the ring has warmed up this is the usual case: no shared counter to touch.
+        if now == record.counted {
+            return;
+        }
+        if now > record.counted {
+            self.held.fetch_add(now - record.counted, Ordering::AcqRel);
+        } else {
+            self.held.fetch_sub(record.counted - now, Ordering::AcqRel);
+        }
+        record.counted = now;
+    }
+
+    /// Drops the oldest entries, buffers and all, until the journal is within its budget.
+    /// Takes one slot lock at a time, never while the caller holds one.
+    fn keep_within_budget(&self) {
+        while self.held.load(Ordering::Acquire) > self.max_bytes {
+            let next = self.next.load(Ordering::Acquire);
+            let oldest_kept = next.saturating_sub(self.slots.len() as u64).max(1);
+            // Claim the oldest id not yet dropped; ids the ring has overwritten are skipped.
+            let claimed =
+                self.evicted_below
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |below| {
+                        let id = below.max(oldest_kept);
+                        (id < next).then_some(id + 1)
+                    });
+            let Ok(below) = claimed else {
+                return; // Nothing older is left to drop.
+            };
+            let id = below.max(oldest_kept);
+            let mut record = self.slot(id).lock();
+            if record.id == id {
+                record.release();
+                self.count(&mut record);
+            }
+        }
     }
 
     /// Notes an arriving request under the next id; `None` when the journal keeps nothing.
@@ -269,17 +377,33 @@ impl Journal {
             return None;
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.slot(id).lock().note(id, &arrival);
+        {
+            let mut record = self.slot(id).lock();
+            record.note(id, &arrival);
+            self.count(&mut record);
+        }
+        self.keep_within_budget();
         Some(Ticket(id))
     }
 
     /// Adds the answer to a request noted by [`Journal::begin`]. A request whose slot a later
-    /// one has taken meanwhile (more requests in flight than the journal holds) is forgotten.
+    /// one has taken meanwhile (more requests in flight than the journal holds), or that was
+    /// dropped to keep the byte budget, is forgotten.
     pub fn finish(&self, ticket: Ticket, outcome: Outcome<'_>) {
-        let mut record = self.slot(ticket.0).lock();
-        if record.id == ticket.0 {
+        {
+            let mut record = self.slot(ticket.0).lock();
+            if record.id != ticket.0 {
+                return;
+            }
             record.answer(&outcome);
+            self.count(&mut record);
         }
+        self.keep_within_budget();
+    }
+
+    /// The bytes the journal's entries hold now (what `--journal-max-bytes` bounds).
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Acquire)
     }
 
     /// Answered requests oldest first, filtered by method and path, the most recent `limit`.
@@ -305,12 +429,14 @@ impl Journal {
         entries.split_off(skip)
     }
 
-    /// Forgets every request.
+    /// Forgets every request and gives their buffers' memory back.
     pub fn clear(&self) {
+        self.evicted_below
+            .fetch_max(self.next.load(Ordering::Acquire), Ordering::AcqRel);
         for slot in self.slots.iter() {
             let mut record = slot.lock();
-            record.id = 0;
-            record.answered = false;
+            record.release();
+            self.count(&mut record);
         }
     }
 }
@@ -352,7 +478,7 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_only_the_most_recent_entries_in_order() {
-        let journal = Journal::new(3);
+        let journal = Journal::new(3, usize::MAX);
         for i in 0..10 {
             record(&journal, &format!("/{i}?page={i}"));
         }
@@ -376,7 +502,7 @@ mod tests {
 
     #[test]
     fn requests_in_flight_are_not_listed_and_a_lapped_one_is_forgotten() {
-        let journal = Journal::new(1);
+        let journal = Journal::new(1, usize::MAX);
         let uri: Uri = "/slow".parse().unwrap();
         let arrival = Arrival {
             at_ms: 0,
@@ -405,6 +531,25 @@ mod tests {
             entries[0].path, "/fast",
             "the slot belongs to the later request"
         );
+    }
+
+    #[test]
+    fn past_the_byte_budget_the_oldest_entries_are_dropped() {
+        let journal = Journal::new(100, 4 * 1024);
+        for i in 0..50 {
+            record(&journal, &format!("/{i}?{}", "q".repeat(500)));
+            assert!(journal.held_bytes() <= 4 * 1024);
+        }
+        let entries = journal.entries(None, None, None);
+        assert!(entries.len() < 50, "older entries gave way");
+        assert_eq!(entries.last().unwrap().path, "/49", "the newest is kept");
+        let ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[1] == pair[0] + 1),
+            "only the oldest are dropped: {ids:?}"
+        );
+        journal.clear();
+        assert_eq!(journal.held_bytes(), 0);
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //!
 //! - [`limiter`]: Procore's hourly and spike rate limits per OAuth application.
 //! - [`faults`]: injected errors and delays.
-//! - [`journal`]: the bounded record of requests and answers.
-//! - [`persistence`]: the state file, written atomically.
+//! - [`journal`]: the record of requests and answers, bounded in entries and in bytes.
+//! - [`persistence`]: the state file: saves take turns, each replaces the file atomically.
 //!
 //! [`ControlLayer`] applies them to every request outside `/__admin`, in this order: the journal
-//! notes the request, a fault rule may answer it, the limiter may refuse it (REST calls with a
+//! notes the request, its body is read within the limits
+//! ([`crate::http::body::read_limited`]), a fault rule may answer it, the limiter may refuse it (REST calls with a
 //! valid token only), and the answer gets its rate-limit headers. Every response, admin ones
 //! included, gets a `Date` header read from the mock clock, and is logged at debug level.
 
@@ -55,12 +56,12 @@ pub struct Control {
 }
 
 impl Control {
-    /// A control plane with the given limits and journal size.
-    pub fn new(limits: Limits, journal_size: usize) -> Self {
+    /// A control plane with the given limits and journal size (entries and bytes).
+    pub fn new(limits: Limits, journal_size: usize, journal_max_bytes: usize) -> Self {
         Self {
             limiter: RateLimiter::new(limits),
             faults: Faults::default(),
-            journal: Journal::new(journal_size),
+            journal: Journal::new(journal_size, journal_max_bytes),
         }
     }
 
@@ -184,13 +185,12 @@ where
         let body = if body.is_end_stream() {
             body
         } else {
-            let limit = state.config().max_body_bytes;
-            match axum::body::to_bytes(body, limit).await {
+            match crate::http::body::read_limited(body, &parts.headers, state.config()).await {
                 Ok(bytes) => {
                     sent = bytes.clone();
                     Body::from(bytes)
                 }
-                Err(_) => break 'answer ApiError::PayloadTooLarge { limit }.into_response(),
+                Err(error) => break 'answer error.into_response(),
             }
         };
         if let Some(action) = control

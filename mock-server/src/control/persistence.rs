@@ -1,17 +1,32 @@
 //! The state file: the whole state as a fixture document, replaced atomically.
 //!
-//! The new state is written to a temporary file beside the target, flushed to disk, then
-//! renamed over it: a kill at any moment leaves either the old file or the new one, whole.
+//! Saves take turns (one lock for the process), and each one writes the state as it is once
+//! its turn comes to a temporary file of its own beside the target, flushes it to disk, then
+//! renames it over the target. So a save that returns `Ok` has left a complete file at least as
+//! new as the moment it was asked for (a later save can only replace it with a newer one), and
+//! a kill at any instant leaves either the old file or a new one, whole; at worst a temporary
+//! file of the interrupted save remains beside it.
 
 use std::fs::{self, File};
-use std::io::Write;
-use std::path::Path;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
 
 use crate::fixtures::Fixture;
+use crate::store::Store;
 
-/// Writes `fixture` to `path` atomically.
-pub fn save(path: &Path, fixture: &Fixture) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(fixture).map_err(std::io::Error::other)?;
+/// Held for a whole save. Without it, overlapping saves wrote into each other's temporary
+/// file and renamed it away under one another.
+static SAVING: Mutex<()> = Mutex::new(());
+
+/// Makes each temporary name unique within the process (the process id covers the rest).
+static TEMPORARY_NUMBER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes the state of `store` to `path` atomically. Blocks: call it off the async workers.
+pub fn save(path: &Path, store: &Store) -> std::io::Result<()> {
+    let _turn = SAVING.lock();
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -20,20 +35,31 @@ pub fn save(path: &Path, fixture: &Fixture) -> std::io::Result<()> {
         .file_name()
         .ok_or_else(|| std::io::Error::other(format!("{} names no file", path.display())))?;
     let temporary = directory.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}-{}.tmp",
         file_name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        TEMPORARY_NUMBER.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut file = File::create(&temporary)?;
-    file.write_all(&json)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temporary, path)?;
+    let written = write_synced(&temporary, store).and_then(|()| fs::rename(&temporary, path));
+    if let Err(err) = written {
+        let _ = fs::remove_file(&temporary);
+        return Err(err);
+    }
     // Make the rename itself durable where the platform allows syncing a directory.
     if let Ok(dir) = File::open(directory) {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Writes the state document to a new file at `temporary` and flushes it to disk.
+fn write_synced(temporary: &PathBuf, store: &Store) -> std::io::Result<()> {
+    let mut file = BufWriter::new(File::create_new(temporary)?);
+    Fixture::write_store(store, &mut file)?;
+    file.flush()?;
+    file.into_inner()
+        .map_err(|err| err.into_error())?
+        .sync_all()
 }
 
 #[cfg(test)]
@@ -47,7 +73,7 @@ mod tests {
         let path = dir.join("state.json");
         fs::write(&path, "old").unwrap();
         let fixture = Fixture::default_data();
-        save(&path, &fixture).unwrap();
+        save(&path, &fixture.clone().into_store(chrono::Utc::now())).unwrap();
         let saved = Fixture::from_path(&path).unwrap();
         assert_eq!(saved.companies.len(), fixture.companies.len());
         assert_eq!(

@@ -11,9 +11,12 @@ use crate::store::{Directory, User};
 /// Creates a company user. `last_name` and `email_address` must be present (400 otherwise),
 /// valid (422), and the email and origin id unused in the company (409). The new user is on no
 /// project: directory membership grants no project access.
+///
+/// `new_id` is called only once the record is known to be accepted, so a refused create (409,
+/// 422) takes no id and the ids of later creates stay consecutive.
 pub fn create<'d>(
     directory: &'d mut Directory,
-    id: u64,
+    new_id: impl FnOnce() -> u64,
     changes: &UserChanges,
     now: DateTime<Utc>,
 ) -> Result<&'d User, ApiError> {
@@ -25,8 +28,11 @@ pub fn create<'d>(
         .email_address
         .clone()
         .ok_or_else(|| ApiError::bad_field("email_address", "is missing"))?;
-    let mut user = User::new(id, last_name, email_address, now);
+    // Checked under a placeholder id no stored user has (ids start at 1).
+    let mut user = User::new(0, last_name, email_address, now);
     changes.apply_to(&mut user);
+    check(directory, &user)?;
+    user.id = new_id();
     store_checked(directory, user)
 }
 
@@ -73,20 +79,37 @@ pub fn delete(directory: &mut Directory, id: u64) -> Result<User, ApiError> {
 
 /// Validates a finished record (422), then stores it unless it clashes (409).
 fn store_checked(directory: &mut Directory, user: User) -> Result<&User, ApiError> {
-    let errors = validate_user(&user, directory);
+    check(directory, &user)?;
+    let email = user.email_address.clone();
+    let origin = user.origin_id.clone();
+    directory
+        .put_user(user)
+        .map_err(|conflict| conflict_error(conflict, &email, origin.as_deref()))
+}
+
+/// Whether `user` may be stored: valid (else 422) and clashing with no other user (else 409).
+fn check(directory: &Directory, user: &User) -> Result<(), ApiError> {
+    let errors = validate_user(user, directory);
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let email = user.email_address.clone();
-    let origin = user.origin_id.clone().unwrap_or_default();
-    directory.put_user(user).map_err(|conflict| match conflict {
+    directory.check_unique(user).map_err(|conflict| {
+        conflict_error(conflict, &user.email_address, user.origin_id.as_deref())
+    })
+}
+
+fn conflict_error(conflict: UniquenessConflict, email: &str, origin: Option<&str>) -> ApiError {
+    match conflict {
         UniquenessConflict::Email => ApiError::Conflict {
             message: format!("A user with email address {email} already exists in this company"),
             errors: field_error("email_address", "has already been taken"),
         },
         UniquenessConflict::OriginId => ApiError::Conflict {
-            message: format!("A user with origin_id {origin} already exists in this company"),
+            message: format!(
+                "A user with origin_id {} already exists in this company",
+                origin.unwrap_or_default()
+            ),
             errors: field_error("origin_id", "has already been taken"),
         },
-    })
+    }
 }

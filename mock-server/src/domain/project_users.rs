@@ -77,15 +77,16 @@ pub fn remove(directory: &mut Directory, project_id: u64, user_id: u64) -> Resul
 }
 
 /// Creates a new person in the company directory and puts them on the project in one step;
-/// nothing is written unless both parts succeed.
+/// nothing is written (and no id taken from `new_id`) unless both parts succeed. Returns the
+/// new user's id.
 pub fn create_in_project(
     directory: &mut Directory,
     project_id: u64,
-    new_user_id: u64,
+    new_id: impl FnOnce() -> u64,
     changes: &UserChanges,
     permission_template_id: Option<u64>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<u64, ApiError> {
     if !directory.projects.contains_key(&project_id) {
         return Err(ApiError::not_found("Project", project_id));
     }
@@ -101,9 +102,10 @@ pub fn create_in_project(
             ));
         }
     }
-    company_users::create(directory, new_user_id, changes, now)?;
+    let new_user_id = company_users::create(directory, new_id, changes, now)?.id;
     // The user is new and the template was checked above, so adding cannot fail now.
-    add(directory, project_id, new_user_id, permission_template_id)
+    add(directory, project_id, new_user_id, permission_template_id)?;
+    Ok(new_user_id)
 }
 
 /// Sets a member's project-level active flag.

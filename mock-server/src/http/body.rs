@@ -3,14 +3,17 @@
 //! Procore (a Rails app) accepts `user[last_name]=Doe` as readily as `{"user":{"last_name":"Doe"}}`,
 //! and clients use all of these encodings. Reading every encoding into the same
 //! `serde_json::Value` lets one field parser serve them all. Failures are Procore-shaped: a body
-//! over the limit is 413, an unreadable encoding 415, malformed content 400; never a 500.
+//! over the limit is 413, one too slow to arrive 408, an unreadable encoding 415, malformed
+//! content 400; never a 500. [`read_limited`] is where every request body is read.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
-use bytes::Bytes;
+use axum::http::{header, HeaderMap};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -53,14 +56,19 @@ impl RequestBody {
 impl FromRequest<AppState> for RequestBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let limit = state.config().max_body_bytes;
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, ApiError> {
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = read_limited(request.into_body(), limit).await?;
+        // The control layer has read the body already, within the limits (`read_limited`).
+        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .map_err(|err| ApiError::BadRequest {
+                message: format!("The request body could not be read: {err}"),
+                errors: Default::default(),
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(RequestBody::default());
         }
@@ -75,7 +83,7 @@ impl FromRequest<AppState> for RequestBody {
             "application/json" => parse_json(&bytes),
             m if m.starts_with("application/") && m.ends_with("+json") => parse_json(&bytes),
             "application/x-www-form-urlencoded" => Ok(RequestBody {
-                fields: parse_form(&bytes),
+                fields: parse_form(&bytes)?,
                 files: Vec::new(),
             }),
             "multipart/form-data" => parse_multipart(&content_type, bytes).await,
@@ -90,20 +98,76 @@ impl FromRequest<AppState> for RequestBody {
     }
 }
 
-/// Reads the whole body, refusing (413) as soon as it passes `limit`.
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|err| {
-        let too_large = std::error::Error::source(&err)
-            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::PayloadTooLarge { limit }
-        } else {
-            ApiError::BadRequest {
-                message: format!("The request body could not be read: {err}"),
-                errors: Default::default(),
+/// Reads a whole request body: the one place the body limit and the body-read timeout are
+/// enforced (the control layer calls it for API requests, the admin guard for admin ones, and
+/// handlers then see the body already in memory).
+///
+/// A declared `Content-Length` over `max_body_bytes` is refused (413) before anything is read,
+/// so a client announcing a huge body is not waited for; a body that passes the limit as it
+/// streams in is 413 too; one that is not all there within `body_read_timeout` is 408; a
+/// malformed one (bad chunked framing, a connection closed mid-body) is 400.
+pub async fn read_limited(
+    mut body: Body,
+    headers: &HeaderMap,
+    config: &Config,
+) -> Result<Bytes, ApiError> {
+    let limit = config.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        discard_the_rest(body, config);
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    match tokio::time::timeout(config.body_read_timeout, collect(&mut body, limit)).await {
+        Err(_) => Err(ApiError::RequestTimeout {
+            seconds: config.body_read_timeout.as_secs_f64(),
+        }),
+        Ok(Err(too_large @ ApiError::PayloadTooLarge { .. })) => {
+            discard_the_rest(body, config);
+            Err(too_large)
+        }
+        Ok(read) => read,
+    }
+}
+
+/// Collects `body`, refusing (413) as soon as it passes `limit` bytes.
+async fn collect(body: &mut Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut collected = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| ApiError::BadRequest {
+            message: format!("The request body could not be read: {err}"),
+            errors: Default::default(),
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
+}
+
+/// Most a refused body is read on to be thrown away.
+const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads and drops what is left of a refused body, in the background, while the refusal is
+/// sent. A client still sending when the connection closed would have it reset (unread data
+/// on a closed socket), often before reading the answer; this is the lingering close web
+/// servers do. Bounded by the body-read timeout and [`DISCARD_LIMIT`].
+fn discard_the_rest(mut body: Body, config: &Config) {
+    let reading = async move {
+        let mut discarded = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            discarded += frame.data_ref().map_or(0, Bytes::len);
+            if discarded > DISCARD_LIMIT {
+                break;
             }
         }
-    })
+    };
+    tokio::spawn(tokio::time::timeout(config.body_read_timeout, reading));
 }
 
 fn parse_json(bytes: &[u8]) -> Result<RequestBody, ApiError> {
@@ -123,12 +187,12 @@ fn parse_json(bytes: &[u8]) -> Result<RequestBody, ApiError> {
     }
 }
 
-fn parse_form(bytes: &[u8]) -> Map<String, Value> {
+fn parse_form(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let mut fields = Map::new();
     for (key, value) in form_urlencoded::parse(bytes) {
-        insert_bracketed(&mut fields, &key, Value::String(value.into_owned()));
+        insert_bracketed(&mut fields, &key, Value::String(value.into_owned()))?;
     }
-    fields
+    Ok(fields)
 }
 
 async fn parse_multipart(content_type: &str, bytes: Bytes) -> Result<RequestBody, ApiError> {
@@ -163,7 +227,7 @@ async fn parse_multipart(content_type: &str, bytes: Bytes) -> Result<RequestBody
                 Some(parsed) => parsed.map_err(|e| malformed(format!("part `{name}`: {e}")))?,
                 None => Value::String(text),
             };
-            insert_bracketed(&mut body.fields, &name, value);
+            insert_bracketed(&mut body.fields, &name, value)?;
         }
     }
     Ok(body)
@@ -178,9 +242,19 @@ fn json_part(name: &str, text: &str) -> Option<Result<Value, serde_json::Error>>
     (!name.contains('[') && opens_like_json).then(|| serde_json::from_str(text))
 }
 
+/// The deepest parameter nesting accepted, as Rack's `param_depth_limit` caps it for Rails
+/// (`a[b][c]` is 3 deep). Without a cap, a 16 KB field name of thousands of `[a]` would build
+/// a value so deep that reading, writing or dropping it overflows the stack.
+pub const MAX_PARAMETER_DEPTH: usize = 32;
+
 /// Inserts `user[name]=x` as `{"user": {"name": "x"}}` and `ids[]=1` as `{"ids": ["1"]}`,
-/// the way Rails reads bracketed parameter names.
-pub fn insert_bracketed(root: &mut Map<String, Value>, key: &str, value: Value) {
+/// the way Rails reads bracketed parameter names. A name nested deeper than
+/// [`MAX_PARAMETER_DEPTH`] is refused (400), as Rails refuses it.
+pub fn insert_bracketed(
+    root: &mut Map<String, Value>,
+    key: &str,
+    value: Value,
+) -> Result<(), ApiError> {
     let (head, rest) = match key.find('[') {
         Some(i) => (&key[..i], &key[i..]),
         None => (key, ""),
@@ -190,6 +264,9 @@ pub fn insert_bracketed(root: &mut Map<String, Value>, key: &str, value: Value) 
     while let Some(stripped) = remaining.strip_prefix('[') {
         match stripped.find(']') {
             Some(end) => {
+                if segments.len() + 1 >= MAX_PARAMETER_DEPTH {
+                    return Err(too_deep(head));
+                }
                 segments.push(&stripped[..end]);
                 remaining = &stripped[end + 1..];
             }
@@ -197,33 +274,55 @@ pub fn insert_bracketed(root: &mut Map<String, Value>, key: &str, value: Value) 
         }
     }
     insert_path(root, head, &segments, value);
+    Ok(())
 }
 
+fn too_deep(head: &str) -> ApiError {
+    ApiError::BadRequest {
+        message: format!(
+            "Parameter `{head}` is nested more than {MAX_PARAMETER_DEPTH} levels deep"
+        ),
+        errors: crate::error::field_error(head, "is nested too deeply"),
+    }
+}
+
+/// Walks down `key` and `segments` (at most [`MAX_PARAMETER_DEPTH`] of them), creating objects
+/// and arrays on the way, and puts `value` at the end.
 fn insert_path(map: &mut Map<String, Value>, key: &str, segments: &[&str], value: Value) {
-    match segments.split_first() {
-        None => {
-            map.insert(key.to_owned(), value);
-        }
-        Some((&"", _)) => {
-            let slot = map
-                .entry(key.to_owned())
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if !slot.is_array() {
-                *slot = Value::Array(Vec::new());
+    let mut map = map;
+    let mut key = key;
+    let mut segments = segments;
+    loop {
+        match segments.split_first() {
+            None => {
+                map.insert(key.to_owned(), value);
+                return;
             }
-            if let Value::Array(items) = slot {
-                items.push(value);
+            Some((&"", _)) => {
+                let slot = map
+                    .entry(key.to_owned())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if !slot.is_array() {
+                    *slot = Value::Array(Vec::new());
+                }
+                if let Value::Array(items) = slot {
+                    items.push(value);
+                }
+                return;
             }
-        }
-        Some((next, rest)) => {
-            let slot = map
-                .entry(key.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = slot {
-                insert_path(inner, next, rest, value);
+            Some((next, rest)) => {
+                let slot = map
+                    .entry(key.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                let Value::Object(inner) = slot else {
+                    return;
+                };
+                map = inner;
+                key = next;
+                segments = rest;
             }
         }
     }
@@ -248,7 +347,8 @@ mod tests {
     #[test]
     fn bracketed_names_nest_like_rails() {
         let fields =
-            parse_form(b"user%5Blast_name%5D=Doe&user[first_name]=Jane&ids[]=1&ids[]=2&plain=x");
+            parse_form(b"user%5Blast_name%5D=Doe&user[first_name]=Jane&ids[]=1&ids[]=2&plain=x")
+                .unwrap();
         assert_eq!(
             Value::Object(fields),
             json!({"user": {"last_name": "Doe", "first_name": "Jane"}, "ids": ["1", "2"], "plain": "x"})

@@ -1,11 +1,14 @@
-//! HTTP plumbing shared by every route: authentication, bodies, the request URL, pagination,
+//! HTTP plumbing: each connection with its timeouts ([`connection`]), and what every route
+//! shares: authentication, bodies, the request URL, pagination,
 //! path parameters and JSON responses ([`record`] for what the views write, [`json`] for
-//! serde documents).
+//! serde documents, [`stream`] for documents written as they are sent).
 
 pub mod auth;
 pub mod body;
+pub mod connection;
 pub mod pagination;
 pub mod query;
+pub mod stream;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::FromRequestParts;

@@ -1,8 +1,9 @@
 //! The mock's own control endpoints, all under `/__admin`: clock, rate limits, faults, reset,
 //! state, the request journal, health. Guarded by `--admin-token` when one is set.
 
-use axum::body::Bytes;
-use axum::extract::{Request, State};
+use arc_swap::Guard;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +18,9 @@ use crate::control::faults::FaultSpec;
 use crate::control::limiter::Limits;
 use crate::error::{field_error, ApiError};
 use crate::fixtures::Fixture;
+use crate::http::body::read_limited;
 use crate::http::query::RequestUrl;
+use crate::http::stream::blocking_body;
 use crate::http::{json, ApiPath};
 use crate::state::AppState;
 
@@ -41,9 +44,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/__admin/state/save", post(save_state))
         .route("/__admin/requests", get(requests).delete(clear_requests))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        // The guard has enforced `--max-body-bytes`: no second, different limit in `Bytes`.
+        .layer(DefaultBodyLimit::disable())
 }
 
-/// With `--admin-token`, every admin call must send `Authorization: Bearer <token>`.
+/// With `--admin-token`, every admin call must send `Authorization: Bearer <token>`. The body
+/// is read here, within the same limits as API bodies ([`read_limited`]).
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(expected) = &state.config().admin_token {
         let presented = request
@@ -59,7 +65,12 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
             .into_response();
         }
     }
-    next.run(request).await
+    let (parts, body) = request.into_parts();
+    let body = match read_limited(body, &parts.headers, state.config()).await {
+        Ok(bytes) => Body::from(bytes),
+        Err(error) => return error.into_response(),
+    };
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Reads a JSON body into `T`; problems are 400s naming where they are.
@@ -130,11 +141,7 @@ struct SetClock {
 /// `PUT /__admin/clock {"now": RFC3339, "frozen": bool}`: either or both.
 async fn set_clock(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let SetClock { now, frozen } = parse(&body)?;
-    let clock = state.clock();
-    clock.set(
-        now.unwrap_or_else(|| clock.now()),
-        frozen.unwrap_or_else(|| clock.is_frozen()),
-    );
+    state.clock().set_parts(now, frozen);
     Ok(clock_view(&state))
 }
 
@@ -197,39 +204,57 @@ async fn remove_fault(
     }
 }
 
+/// Runs `work` on a blocking thread: rebuilding, replacing or writing a large state takes
+/// seconds, and on an async worker it would hold up the API requests queued behind it. A
+/// panic in `work` goes on up to the panic layer (a JSON 500).
+async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    }
+}
+
 /// `POST /__admin/reset`: back to the loaded fixture.
 async fn reset(State(state): State<AppState>) -> Response {
-    state.reset();
+    off_the_workers(move || state.reset()).await;
     json(
         StatusCode::OK,
         &json!({"message": "State reset to the loaded fixture"}),
     )
 }
 
-/// `GET /__admin/state`: the whole state as a fixture document.
+/// `GET /__admin/state`: the whole state as a fixture document, written while it is sent.
 async fn get_state(State(state): State<AppState>) -> Response {
-    json(StatusCode::OK, &state.snapshot())
+    let store = Guard::into_inner(state.store());
+    let body = blocking_body(move |out| Fixture::write_store(&store, out));
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `PUT /__admin/state`: replaces the whole state, validated in full first.
 async fn put_state(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_field("body", "must be UTF-8 JSON"))?;
-    let fixture = Fixture::from_json(text).map_err(|err| ApiError::BadRequest {
-        errors: field_error(&err.path, err.problem.clone()),
-        message: err.to_string(),
-    })?;
-    state.replace_store(fixture.into_store(state.clock().now()));
-    Ok(json(StatusCode::OK, &json!({"message": "State replaced"})))
+    off_the_workers(move || {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::bad_field("body", "must be UTF-8 JSON"))?;
+        let fixture = Fixture::from_json(text).map_err(|err| ApiError::BadRequest {
+            errors: field_error(&err.path, err.problem.clone()),
+            message: err.to_string(),
+        })?;
+        state.replace_store(fixture.into_store(state.clock().now()));
+        Ok(json(StatusCode::OK, &json!({"message": "State replaced"})))
+    })
+    .await
 }
 
 /// `POST /__admin/state/save`: writes the state file now.
 async fn save_state(State(state): State<AppState>) -> Result<Response, ApiError> {
-    match state.save_state_file() {
-        Ok(Some(path)) => Ok(json(
-            StatusCode::OK,
-            &json!({"saved": path.display().to_string()}),
-        )),
+    let saved = off_the_workers(move || {
+        state
+            .save_state_file()
+            .map(|path| path.map(|path| path.display().to_string()))
+    })
+    .await;
+    match saved {
+        Ok(Some(path)) => Ok(json(StatusCode::OK, &json!({"saved": path}))),
         Ok(None) => Err(ApiError::BadRequest {
             message: "No state file is configured: start the mock with --state-file PATH"
                 .to_owned(),

@@ -174,7 +174,7 @@ async fn create(
     let mut directory = company.write();
     let id = company_users::create(
         &mut directory,
-        store.next_id(),
+        || store.next_id(),
         &changes,
         state.clock().now(),
     )?
@@ -481,7 +481,7 @@ fn sync_one(
     };
     let result = match target {
         Some(id) => company_users::update(directory, id, &changes, now).map(|u| u.id),
-        None => company_users::create(directory, store.next_id(), &changes, now).map(|u| u.id),
+        None => company_users::create(directory, || store.next_id(), &changes, now).map(|u| u.id),
     };
     result.map_err(field_errors_of)
 }

@@ -152,17 +152,15 @@ async fn create(
         }
         None => {
             let changes = UserChanges::parse(user, state.profile())?;
-            let id = store.next_id();
             let now = state.clock().now();
             project_users::create_in_project(
                 &mut company.write(),
                 project_id,
-                id,
+                || store.next_id(),
                 &changes,
                 template,
                 now,
-            )?;
-            id
+            )?
         }
     };
     let directory = company.read();

@@ -11,6 +11,7 @@ mod errors;
 mod fidelity;
 mod filter_properties;
 mod fixtures;
+mod hardening;
 mod oauth;
 mod openapi;
 mod pagination;

@@ -156,6 +156,128 @@ async fn the_state_file_survives_sigterm_and_a_restart() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Waits for `child` to exit; kills it and fails if it has not within [`FAILSAFE`] (a hang).
+fn exit_status(child: &mut Child) -> std::process::ExitStatus {
+    const FAILSAFE: std::time::Duration = std::time::Duration::from_secs(30);
+    let pid = child.id().to_string();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(FAILSAFE).is_err() {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            return true;
+        }
+        false
+    });
+    let status = child.wait().unwrap();
+    let _ = done.send(());
+    assert!(
+        !watchdog.join().unwrap(),
+        "the process did not exit by itself"
+    );
+    status
+}
+
+/// Opens a connection, sends a token request's head announcing a body, and returns once the
+/// server asks for the body (`100 Continue`): the request is then in flight in a handler.
+async fn request_waiting_for_its_body(url: &str, body_length: usize) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /oauth/token HTTP/1.1\r\nHost: {address}\r\nExpect: 100-continue\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {body_length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).await.unwrap();
+    assert!(interim.starts_with(b"HTTP/1.1 100 Continue"), "{interim:?}");
+    stream
+}
+
+/// One stalled client kept graceful shutdown waiting forever, so no state was saved and the
+/// supervisor's follow-up SIGKILL lost everything since the last save.
+#[tokio::test]
+async fn sigterm_with_a_stalled_client_saves_the_state_and_exits_after_the_grace_period() {
+    let dir = std::env::temp_dir().join(format!("procore-mock-grace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let (mut child, url) = start(
+        &[
+            "--state-file",
+            file.to_str().unwrap(),
+            "--shutdown-grace",
+            "200ms",
+        ],
+        &[],
+    );
+    let _stalled = request_waiting_for_its_body(&url, 100).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(exit_status(&mut child).success());
+    procore_mock::Fixture::from_path(&file).expect("the state was saved on the way out");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish_before_exiting() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut child, url) = start(&[], &[]);
+    let (id, secret) = ADMIN_APP;
+    let body = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    let mut in_flight = request_waiting_for_its_body(&url, body.len()).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    in_flight.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("access_token"), "{answer}");
+    assert!(exit_status(&mut child).success());
+}
+
+/// Overlapping saves could leave a torn state file, which a kill -9 then made permanent (the
+/// mock refused to start from it).
+#[tokio::test]
+async fn a_kill_during_saves_leaves_a_state_file_the_mock_starts_from() {
+    let dir = std::env::temp_dir().join(format!("procore-mock-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let file_arg = file.to_str().unwrap().to_owned();
+    let (mut child, url) = start(&["--state-file", &file_arg], &[]);
+    let client = reqwest::Client::new();
+    let save = || async {
+        client
+            .post(format!("{url}/__admin/state/save"))
+            .send()
+            .await
+            .map(|response| response.status().as_u16())
+    };
+    assert_eq!(save().await.unwrap(), 200);
+    // Three savers; the kill lands while saves are under way, at whatever instant it lands.
+    let savers = (0..3).map(|_| async {
+        for _ in 0..200 {
+            if save().await.is_err() {
+                return; // The process is gone.
+            }
+        }
+    });
+    let killer = async {
+        for _ in 0..20 {
+            assert_eq!(save().await.unwrap(), 200);
+        }
+        child.kill().unwrap();
+    };
+    futures::future::join(futures::future::join_all(savers), killer).await;
+    child.wait().unwrap();
+    procore_mock::Fixture::from_path(&file).expect("the old or the new file, whole");
+    let (mut restarted, url) = start(&["--state-file", &file_arg], &[]);
+    token_at(&client, &url, ADMIN_APP).await;
+    assert!(terminate(&mut restarted).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The log had terminal colour codes even when stderr went to a file (unless `NO_COLOR`).
 #[test]
 fn the_log_has_no_colour_codes_when_stderr_is_not_a_terminal() {
