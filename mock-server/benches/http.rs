@@ -24,11 +24,10 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use futures::StreamExt;
-use procore_mock::fixtures::Fixture;
-use procore_mock::store::{Store, User};
-use procore_mock::views::writer::write_array;
-use procore_mock::views::{CompanyUserView, UserShape};
-use procore_mock::{Config, MockServer, Profile};
+use procore_mock::bench_internals::{
+    store_of, write_array, CompanyUserView, Store, User, UserShape,
+};
+use procore_mock::{Config, Fixture, MockServer, Profile};
 
 /// The same allocator as the shipped binary, so the figures describe what users run.
 #[global_allocator]
@@ -296,7 +295,7 @@ async fn page_of_ten_thousand() {
         user.default_permission_template_id = Some(3001);
         fixture.companies[0].users.push(user);
     }
-    let alone = fixture.clone().into_store(chrono::Utc::now());
+    let alone = store_of(fixture.clone(), chrono::Utc::now());
     let unlimited = Config {
         rate_limit_hourly: 0,
         ..Config::default()

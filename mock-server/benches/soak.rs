@@ -180,7 +180,7 @@ async fn large_headers() {
 /// A fixture file of the default data plus `users` more users in the first company.
 fn large_fixture(users: usize) -> std::path::PathBuf {
     let mut fixture: Value =
-        serde_json::from_str(procore_mock::fixtures::DEFAULT_FIXTURE_JSON).expect("default data");
+        serde_json::from_str(procore_mock::Fixture::DEFAULT_JSON).expect("default data");
     let list = fixture["companies"][0]["users"]
         .as_array_mut()
         .expect("users");

@@ -141,7 +141,7 @@ pub struct Timestamp<'a>(pub &'a DateTime<Utc>);
 impl Timestamp<'_> {
     /// The text's 20 bytes, written digit by digit (far cheaper than interpreting a strftime
     /// pattern, and it runs for every record served); `None` outside the years 0 to 9999.
-    pub fn to_bytes(&self) -> Option<[u8; 20]> {
+    pub fn to_bytes(self) -> Option<[u8; 20]> {
         use chrono::{Datelike, Timelike};
         // The naive UTC value once: each accessor of a `DateTime` would add the offset anew.
         let at = self.0.naive_utc();

@@ -95,6 +95,10 @@ impl FixtureError {
 }
 
 impl Fixture {
+    /// The built-in default data as a JSON document (the shipped
+    /// `scenarios/fixtures/default.json`), to derive other fixtures from.
+    pub const DEFAULT_JSON: &'static str = DEFAULT_FIXTURE_JSON;
+
     /// The built-in default data.
     pub fn default_data() -> Self {
         Self::from_json(DEFAULT_FIXTURE_JSON).expect("the built-in default fixture is valid")
@@ -229,7 +233,7 @@ impl Fixture {
     /// Builds a store holding this fixture's data; timestamps a fixture left out read `now`.
     /// Ids handed out at run time start at 10001, or above the fixture's highest id if larger,
     /// so new records are easy to tell from seeded ones.
-    pub fn into_store(self, now: DateTime<Utc>) -> Store {
+    pub(crate) fn into_store(self, now: DateTime<Utc>) -> Store {
         let floor = self
             .next_id
             .unwrap_or(FIRST_RUNTIME_ID)
@@ -265,7 +269,8 @@ impl Fixture {
     }
 
     /// The fixture that reproduces a store's current state, credentials included.
-    pub fn from_store(store: &Store) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_store(store: &Store) -> Self {
         Self {
             description: None,
             companies: store.companies().map(CompanyFixture::of).collect(),
@@ -280,7 +285,8 @@ impl Fixture {
         }
     }
 
-    /// Writes the document [`Fixture::from_store`] would serialize to (compact JSON), one
+    /// Writes the fixture document of `store` (compact JSON; a unit test holds it equal to a
+    /// serialized `Fixture::from_store`), one
     /// company at a time: only the company being written is copied out of the store (under its
     /// read lock, released before writing), so a large state is never held twice in memory nor
     /// as one text, and writers wait only for the copy. Used by the state export and the state

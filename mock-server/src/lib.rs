@@ -2,38 +2,49 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: command-line flags and `PROCORE_MOCK_*` settings; [`Profile`] picks which of
+//! - `config`: command-line flags and `PROCORE_MOCK_*` settings; [`Profile`] picks which of
 //!   Procore's descriptions of its API is served.
-//! - [`clock`]: the one clock every time-based rule reads, controllable by tests.
-//! - [`fixtures`]: the seed-data format, its validation, and the built-in default data.
-//! - [`store`]: in-memory state (companies with their directories and projects; OAuth apps and
+//! - `clock`: the one clock every time-based rule reads, controllable by tests.
+//! - `fixtures`: the seed-data format, its validation, and the built-in default data.
+//! - `store`: in-memory state (companies with their directories and projects; OAuth apps and
 //!   credentials). No HTTP in here.
-//! - [`domain`]: Procore's business rules as plain functions over the store.
-//! - [`control`]: the control plane: rate limits, fault injection, the request journal and
-//!   the state file, applied to every request by one tower layer ([`control::ControlLayer`]).
-//! - [`http`]: each client connection with its timeouts ([`http::connection`]), and the
-//!   extractors and helpers shared by routes (auth, bodies, pagination, URLs, streamed bodies).
-//! - [`routes`]: one module per resource, and the mock's own OpenAPI document
-//!   ([`routes::openapi`]); [`app`] assembles them.
-//! - [`views`]: how records are written on the wire, by a small JSON writer
-//!   ([`views::writer`]) straight into the response buffer.
-//! - [`error`]: the Procore-shaped error type.
-//! - [`server`]: serving on a listener, and [`MockServer`] for embedding in tests.
-//! - [`state`]: what handlers share.
+//! - `domain`: every Procore rule, as plain functions over the store that refuse with their
+//!   own `domain::DomainError`.
+//! - `control`: the control plane's data: rate limits, fault rules, the request journal and
+//!   the state file.
+//! - `http`: each client connection with its timeouts (`http::connection`), and what routes
+//!   share: reading requests into the domain's inputs, auth, bodies (one reader with the
+//!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
+//!   status), and the tower layer that applies the control plane to every request.
+//! - `routes`: one module per resource, each handler parse → lock → rule → view, and the
+//!   mock's own OpenAPI document (`routes::openapi`, served at `/openapi.json`); [`app`]
+//!   assembles them.
+//! - `views`: how records are written on the wire, by a small JSON writer
+//!   (`views::writer`) straight into the response buffer.
+//! - `server`: serving on a listener, and [`MockServer`] for embedding in tests.
+//! - `state`: what handlers share.
+//!
+//! The modules are private; the crate's public API is what is re-exported below: [`MockServer`]
+//! and its [`MockServerBuilder`], [`Config`], [`Profile`], [`Fixture`], [`Clock`], [`app`],
+//! [`run`], the [`JournalEntry`] values of [`MockServer::received_requests`], and [`AppState`]
+//! (for [`app`]) and [`FixtureError`] as those signatures need them.
+//!
+//! Imports point one way: `routes` → `http`, `domain`, `views` → `store`. `domain` imports
+//! nothing from `http`, `routes` or `views`; `control` imports nothing else of the crate; no
+//! module imports `routes` but `lib.rs`.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod clock;
-pub mod config;
-pub mod control;
-pub mod domain;
-pub mod error;
-pub mod fixtures;
-pub mod http;
-pub mod routes;
-pub mod server;
-pub mod state;
-pub mod store;
-pub mod views;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod control;
+pub(crate) mod domain;
+pub(crate) mod fixtures;
+pub(crate) mod http;
+pub(crate) mod routes;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod store;
+pub(crate) mod views;
 
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -42,9 +53,31 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{Config, Profile};
-pub use fixtures::Fixture;
-pub use server::{MockServer, MockServerBuilder};
+pub use control::journal::JournalEntry;
+pub use fixtures::{Fixture, FixtureError};
+pub use server::{run, MockServer, MockServerBuilder};
 pub use state::AppState;
+
+/// A door for the crate's own benchmarks and tests into internals that are not public API (the
+/// benchmarks measure the JSON writer alone against the server; the tests read the journal's
+/// byte count). Not for embedders: anything here may change.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals {
+    pub use crate::store::{Store, User};
+    pub use crate::views::writer::write_array;
+    pub use crate::views::{CompanyUserView, UserShape};
+
+    /// The store `fixture` loads into, as a server started at `now` would hold it.
+    pub fn store_of(fixture: crate::Fixture, now: chrono::DateTime<chrono::Utc>) -> Store {
+        fixture.into_store(now)
+    }
+
+    /// The bytes the request journal's buffers hold now, as counted against its budget.
+    pub fn journal_held_bytes(state: &crate::AppState) -> usize {
+        state.control().journal.held_bytes()
+    }
+}
 
 /// The complete application for `state`, ready to serve or to `oneshot` in tests.
 ///
@@ -53,7 +86,7 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let middleware = ServiceBuilder::new()
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(control::ControlLayer::new(state.clone()));
+        .layer(http::control_layer::ControlLayer::new(state.clone()));
     routes::router(&state).layer(middleware).with_state(state)
 }
 

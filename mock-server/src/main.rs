@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use procore_mock::{server, AppState, Clock, Config, Fixture};
+use procore_mock::{AppState, Clock, Config, Fixture};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: the server allocates and frees small objects on many threads at once, where it
@@ -49,7 +49,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // only later, on another task).
     let shutdown = shutdown_signal()?;
     println!("procore-mock listening on http://{address}");
-    server::run(listener, state, shutdown).await?;
+    procore_mock::run(listener, state, shutdown).await?;
     tracing::info!("procore-mock stopped");
     Ok(())
 }

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
+use crate::control::journal::JournalEntry;
 use crate::fixtures::Fixture;
 use crate::http::connection::{self, Timeouts};
 use crate::state::AppState;
@@ -125,6 +126,29 @@ impl MockServer {
     /// The server's clock, to advance or freeze time in tests.
     pub fn clock(&self) -> &Clock {
         self.state.clock()
+    }
+
+    /// The requests this server has answered, oldest first, as the journal keeps them (the
+    /// last `--journal-size` of them; `Authorization` and OAuth secrets redacted). The same
+    /// record `GET /__admin/requests` serves, as Rust values, to verify what a client sent.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let server = procore_mock::MockServer::start();
+    /// let mut stream = std::net::TcpStream::connect(server.address()).unwrap();
+    /// stream
+    ///     .write_all(b"GET /rest/v1.0/me HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n\r\n")
+    ///     .unwrap();
+    /// stream.read_to_string(&mut String::new()).unwrap();
+    ///
+    /// let requests = server.received_requests();
+    /// assert_eq!(requests.len(), 1);
+    /// assert_eq!((requests[0].method.as_str(), requests[0].path.as_str()), ("GET", "/rest/v1.0/me"));
+    /// assert_eq!(requests[0].status, 401, "no token was sent");
+    /// ```
+    pub fn received_requests(&self) -> Vec<JournalEntry> {
+        self.state.control().journal.entries(None, None, None)
     }
 }
 

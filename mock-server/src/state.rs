@@ -1,4 +1,8 @@
-//! The state every handler shares: the store, the clock and the configuration.
+//! The state every handler shares: the store, the clock, the configuration and the control
+//! plane.
+//!
+//! [`AppState`] is public only so embedders can build an [`app`](crate::app) for `oneshot`
+//! tests; what it holds is reached through the crate's own modules.
 
 use std::sync::Arc;
 
@@ -51,7 +55,7 @@ impl AppState {
     }
 
     /// Rate limits, faults and the journal.
-    pub fn control(&self) -> &Control {
+    pub(crate) fn control(&self) -> &Control {
         &self.inner.control
     }
 
@@ -68,10 +72,13 @@ impl AppState {
 
     /// Writes the state file, when one is configured. Blocks while it writes: call it off the
     /// async workers.
-    pub fn save_state_file(&self) -> std::io::Result<Option<&std::path::Path>> {
+    pub(crate) fn save_state_file(&self) -> std::io::Result<Option<&std::path::Path>> {
         match &self.inner.config.state_file {
             Some(path) => {
-                crate::control::persistence::save(path, &self.store())?;
+                let store = self.store();
+                crate::control::persistence::save(path, |mut out| {
+                    Fixture::write_store(&store, &mut out)
+                })?;
                 Ok(Some(path))
             }
             None => Ok(None),
@@ -79,12 +86,12 @@ impl AppState {
     }
 
     /// The current store. Hold the guard only for the duration of one request step.
-    pub fn store(&self) -> Guard<Arc<Store>> {
+    pub(crate) fn store(&self) -> Guard<Arc<Store>> {
         self.inner.store.load()
     }
 
     /// Replaces the whole store at once.
-    pub fn replace_store(&self, store: Store) {
+    pub(crate) fn replace_store(&self, store: Store) {
         self.inner.store.store(Arc::new(store));
     }
 

@@ -12,8 +12,6 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{field_error, ApiError};
-
 /// A rule as clients send it to `POST /__admin/faults`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,13 +94,20 @@ pub struct Faults {
     next_id: AtomicU64,
 }
 
+/// What is wrong with a fault rule.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {message}")]
+pub struct InvalidFault {
+    /// The field at fault.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: &'static str,
+}
+
 impl FaultSpec {
-    /// Checks a rule; problems are 400s naming the field.
-    pub fn validate(&self) -> Result<(), ApiError> {
-        let bad = |field: &str, message: &str| ApiError::BadRequest {
-            message: format!("{field} {message}"),
-            errors: field_error(field, message),
-        };
+    /// Checks a rule; the admin API answers a problem as a 400 naming the field.
+    pub fn validate(&self) -> Result<(), InvalidFault> {
+        let bad = |field, message| InvalidFault { field, message };
         if !self.path.starts_with('/') {
             return Err(bad("path", "must start with /"));
         }
@@ -191,7 +196,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 
 impl Faults {
     /// Adds a validated rule; returns its id.
-    pub fn add(&self, spec: FaultSpec) -> Result<u64, ApiError> {
+    pub fn add(&self, spec: FaultSpec) -> Result<u64, InvalidFault> {
         spec.validate()?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let rule = Arc::new(FaultRule {
@@ -343,13 +348,13 @@ mod tests {
     #[test]
     fn invalid_rules_are_refused_naming_the_field() {
         let faults = Faults::default();
-        let Err(ApiError::BadRequest { errors, .. }) = faults.add(FaultSpec {
+        let Err(refusal) = faults.add(FaultSpec {
             status: Some(99),
             ..spec("/x")
         }) else {
             panic!("refused");
         };
-        assert!(errors.contains_key("status"));
+        assert_eq!(refusal.field, "status");
         assert!(faults
             .add(FaultSpec {
                 probability: Some(1.5),

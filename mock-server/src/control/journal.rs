@@ -238,10 +238,10 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// Request headers; `Authorization` is redacted.
     pub request_headers: BTreeMap<String, String>,
-    /// Whether headers were left out: only the first [`HEADERS_LIMIT`] bytes of whole
+    /// Whether headers were left out: only the first `HEADERS_LIMIT` (8,192) bytes of whole
     /// `name: value` lines are kept.
     pub request_headers_truncated: bool,
-    /// Request body as text (OAuth secrets redacted), cut at [`BODY_LIMIT`] bytes.
+    /// Request body as text (OAuth secrets redacted), cut at `BODY_LIMIT` (4,096) bytes.
     pub body: Option<String>,
     /// Whether `body` was cut.
     pub body_truncated: bool,
@@ -402,6 +402,7 @@ impl Journal {
     }
 
     /// The bytes the journal's entries hold now (what `--journal-max-bytes` bounds).
+    #[cfg(any(test, feature = "bench-internals"))]
     pub fn held_bytes(&self) -> usize {
         self.held.load(Ordering::Acquire)
     }

@@ -5,44 +5,28 @@
 //! - [`journal`]: the record of requests and answers, bounded in entries and in bytes.
 //! - [`persistence`]: the state file: saves take turns, each replaces the file atomically.
 //!
-//! [`ControlLayer`] applies them to every request outside `/__admin`, in this order: the journal
-//! notes the request, its body is read within the limits
-//! ([`crate::http::body::read_limited`]), a fault rule may answer it, the limiter may refuse it (REST calls with a
-//! valid token only), and the answer gets its rate-limit headers. Every response, admin ones
-//! included, gets a `Date` header read from the mock clock, and is logged at debug level.
+//! This is data and its rules only, a leaf that imports nothing else of the crate: the tower
+//! layer that applies it to every request is `http::control_layer`.
 
 pub mod faults;
 pub mod journal;
 pub mod limiter;
 pub mod persistence;
 
-use std::cell::RefCell;
-use std::convert::Infallible;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use axum::http::HeaderName;
 
-use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use chrono::{TimeZone, Utc};
-use futures::future::BoxFuture;
-use tower::{Layer, Service};
-
-use crate::error::ApiError;
-use crate::http::auth::{self, ResolvedToken};
-use crate::state::AppState;
 use faults::Faults;
-use journal::{Arrival, Journal, Outcome};
-use limiter::{Decision, Limits, RateLimiter, WindowStatus};
+use journal::Journal;
+use limiter::{Limits, RateLimiter};
 
-/// The admin API's path prefix; the control plane leaves these requests alone.
-pub const ADMIN_PREFIX: &str = "/__admin";
+// The headers that report a rate window, in responses and in the journal.
 
-/// The headers that report a rate window, in responses and in the journal.
-const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
-const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
-const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
+/// `X-Rate-Limit-Limit`.
+pub const RATE_LIMIT_LIMIT: HeaderName = HeaderName::from_static("x-rate-limit-limit");
+/// `X-Rate-Limit-Remaining`.
+pub const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("x-rate-limit-remaining");
+/// `X-Rate-Limit-Reset`.
+pub const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("x-rate-limit-reset");
 
 /// The control plane's live parts.
 #[derive(Debug)]
@@ -71,227 +55,4 @@ impl Control {
         self.faults.clear();
         self.journal.clear();
     }
-}
-
-/// Puts the control plane in front of a service (every route of the app).
-#[derive(Clone, Debug)]
-pub struct ControlLayer {
-    state: AppState,
-}
-
-impl ControlLayer {
-    /// The control plane of `state`.
-    pub fn new(state: AppState) -> Self {
-        Self { state }
-    }
-}
-
-impl<S> Layer<S> for ControlLayer {
-    type Service = ControlService<S>;
-
-    fn layer(&self, inner: S) -> ControlService<S> {
-        ControlService {
-            inner,
-            state: self.state.clone(),
-        }
-    }
-}
-
-/// A service with the control plane in front of it (see the module docs).
-#[derive(Clone, Debug)]
-pub struct ControlService<S> {
-    inner: S,
-    state: AppState,
-}
-
-impl<S> Service<Request> for ControlService<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        // The service that was polled ready answers this request; its clone waits for the next.
-        let ready = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, ready);
-        let state = self.state.clone();
-        Box::pin(async move {
-            let started = Instant::now();
-            let now_ms = state.clock().now_ms();
-            let logged = tracing::enabled!(tracing::Level::DEBUG)
-                .then(|| (request.method().clone(), request.uri().clone()));
-            let mut response = if request.uri().path().starts_with(ADMIN_PREFIX) {
-                let mut inner = inner;
-                inner.call(request).await?
-            } else {
-                control_request(&state, inner, request, now_ms, started).await
-            };
-            // Read again: a latency rule may have held the answer past the arrival second.
-            if let Some(date) = date_header(state.clock().now_ms()) {
-                response.headers_mut().insert(header::DATE, date);
-            }
-            if let Some((method, uri)) = logged {
-                tracing::debug!(
-                    %method,
-                    %uri,
-                    status = response.status().as_u16(),
-                    duration_us = started.elapsed().as_micros(),
-                    "answered"
-                );
-            }
-            Ok(response)
-        })
-    }
-}
-
-/// What the control plane answered with besides the inner service's own headers.
-#[derive(Default)]
-struct Added {
-    window: Option<WindowStatus>,
-    retry_after: Option<u64>,
-}
-
-async fn control_request<S>(
-    state: &AppState,
-    mut inner: S,
-    request: Request,
-    now_ms: i64,
-    started: Instant,
-) -> Response
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    let control = state.control();
-    let token = auth::resolve_token(state, request.headers(), now_ms.div_euclid(1000)).ok();
-    let ticket = control.journal.begin(Arrival {
-        at_ms: now_ms,
-        method: request.method(),
-        uri: request.uri(),
-        headers: request.headers(),
-        client_id: token.as_ref().map(|token| token.grant.client_id.as_str()),
-    });
-    let (mut parts, body) = request.into_parts();
-    let mut added = Added::default();
-    let mut sent = Bytes::new();
-    let response = 'answer: {
-        // Most requests (GETs) carry no body: there is nothing to collect then.
-        let body = if body.is_end_stream() {
-            body
-        } else {
-            match crate::http::body::read_limited(body, &parts.headers, state.config()).await {
-                Ok(bytes) => {
-                    sent = bytes.clone();
-                    Body::from(bytes)
-                }
-                Err(error) => break 'answer error.into_response(),
-            }
-        };
-        if let Some(action) = control
-            .faults
-            .check(parts.method.as_str(), parts.uri.path())
-        {
-            if action.latency_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(action.latency_ms)).await;
-            }
-            if let Some((status, body, retry_after)) = action.answer {
-                added.retry_after = retry_after;
-                break 'answer injected(status, &body, retry_after);
-            }
-        }
-        if let Some(token) = token {
-            if parts.uri.path().starts_with("/rest/") {
-                match control.limiter.admit(&token.grant.client_id, now_ms) {
-                    Decision::Throttled {
-                        status,
-                        retry_after,
-                        window_secs,
-                    } => {
-                        added.window = Some(status);
-                        added.retry_after = Some(retry_after);
-                        let window = match window_secs {
-                            3600 => "an hour".to_owned(),
-                            secs => format!("{secs} seconds"),
-                        };
-                        let mut response = ApiError::TooManyRequests {
-                            retry_after,
-                            window,
-                        }
-                        .into_response();
-                        rate_headers(response.headers_mut(), status);
-                        break 'answer response;
-                    }
-                    Decision::Admitted(status) => added.window = status,
-                }
-            }
-            parts.extensions.insert(ResolvedToken(token));
-        }
-        let Ok(mut response) = inner.call(Request::from_parts(parts, body)).await;
-        if let Some(status) = added.window {
-            rate_headers(response.headers_mut(), status);
-        }
-        response
-    };
-    if let Some(ticket) = ticket {
-        control.journal.finish(
-            ticket,
-            Outcome {
-                status: response.status().as_u16(),
-                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                body: &sent,
-                window: added.window,
-                retry_after: added.retry_after,
-            },
-        );
-    }
-    response
-}
-
-/// The answer of a fault rule.
-fn injected(status: u16, body: &serde_json::Value, retry_after: Option<u64>) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(body)).into_response();
-    if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
-
-fn rate_headers(headers: &mut HeaderMap, status: WindowStatus) {
-    headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(status.limit));
-    headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(status.remaining));
-    headers.insert(RATE_LIMIT_RESET, HeaderValue::from(status.reset));
-}
-
-/// An HTTP date (`Tue, 24 Nov 2026 09:44:45 GMT`) for the mock clock's second at `now_ms`,
-/// formatted once per second on each worker thread (a thread's own cache: no shared counter
-/// to contend on).
-fn date_header(now_ms: i64) -> Option<HeaderValue> {
-    thread_local! {
-        static CACHED: RefCell<Option<(i64, HeaderValue)>> = const { RefCell::new(None) };
-    }
-    let second = now_ms.div_euclid(1000);
-    CACHED.with_borrow_mut(|cached| {
-        if let Some((at, value)) = cached {
-            if *at == second {
-                return Some(value.clone());
-            }
-        }
-        let text = Utc
-            .timestamp_opt(second, 0)
-            .single()?
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        let value = HeaderValue::from_str(&text).ok()?;
-        *cached = Some((second, value.clone()));
-        Some(value)
-    })
 }

@@ -14,9 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::fixtures::Fixture;
-use crate::store::Store;
-
 /// Held for a whole save. Without it, overlapping saves wrote into each other's temporary
 /// file and renamed it away under one another.
 static SAVING: Mutex<()> = Mutex::new(());
@@ -24,8 +21,14 @@ static SAVING: Mutex<()> = Mutex::new(());
 /// Makes each temporary name unique within the process (the process id covers the rest).
 static TEMPORARY_NUMBER: AtomicU64 = AtomicU64::new(0);
 
-/// Writes the state of `store` to `path` atomically. Blocks: call it off the async workers.
-pub fn save(path: &Path, store: &Store) -> std::io::Result<()> {
+/// Writes the document that `write` produces (the state, as a fixture) to `path` atomically.
+/// Blocks: call it off the async workers.
+///
+/// The writer is a closure so this module stays a leaf: it knows files, not the state's shape.
+pub fn save(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let _turn = SAVING.lock();
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -40,7 +43,7 @@ pub fn save(path: &Path, store: &Store) -> std::io::Result<()> {
         std::process::id(),
         TEMPORARY_NUMBER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = write_synced(&temporary, store).and_then(|()| fs::rename(&temporary, path));
+    let written = write_synced(&temporary, write).and_then(|()| fs::rename(&temporary, path));
     if let Err(err) = written {
         let _ = fs::remove_file(&temporary);
         return Err(err);
@@ -53,9 +56,12 @@ pub fn save(path: &Path, store: &Store) -> std::io::Result<()> {
 }
 
 /// Writes the state document to a new file at `temporary` and flushes it to disk.
-fn write_synced(temporary: &PathBuf, store: &Store) -> std::io::Result<()> {
+fn write_synced(
+    temporary: &PathBuf,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut file = BufWriter::new(File::create_new(temporary)?);
-    Fixture::write_store(store, &mut file)?;
+    write(&mut file)?;
     file.flush()?;
     file.into_inner()
         .map_err(|err| err.into_error())?
@@ -72,10 +78,8 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("state.json");
         fs::write(&path, "old").unwrap();
-        let fixture = Fixture::default_data();
-        save(&path, &fixture.clone().into_store(chrono::Utc::now())).unwrap();
-        let saved = Fixture::from_path(&path).unwrap();
-        assert_eq!(saved.companies.len(), fixture.companies.len());
+        save(&path, |out| out.write_all(b"{\"new\": true}")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"new\": true}");
         assert_eq!(
             fs::read_dir(&dir).unwrap().count(),
             1,

@@ -1,17 +1,14 @@
 //! Directory searches: the filters, sorts and views of the company-user and project-user lists.
 //!
-//! Parsing turns query parameters into a typed query (a bad value is a 400 naming the
-//! parameter); matching is a plain predicate over one record. Filters combine with AND. The
+//! `http::params` reads query parameters into these typed queries; matching is a plain
+//! predicate over one record. Filters combine with AND. The
 //! unsorted listing stays a walk over id-ordered storage; a `sort` sorts the filtered records,
 //! with ties broken by id so pages stay stable.
 
 use std::cmp::Ordering;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use super::changes::parse_id;
-use crate::error::ApiError;
-use crate::http::query::RequestUrl;
 use crate::store::{Directory, Membership, PermissionTemplate, TemplateKind, User};
 
 /// A closed time range from `A...B`.
@@ -71,79 +68,6 @@ pub struct UserQuery {
 }
 
 impl UserQuery {
-    /// Reads the query parameters of a company-user list.
-    pub fn parse(url: &RequestUrl) -> Result<Self, ApiError> {
-        let search = url
-            .get("filters[search]")
-            .or_else(|| url.get("search"))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_lowercase);
-        let sort = match url.get("sort") {
-            None => Vec::new(),
-            Some(raw) => raw
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|part| {
-                    let (descending, name) = match part.strip_prefix('-') {
-                        Some(name) => (true, name),
-                        None => (false, part),
-                    };
-                    let key = match name {
-                        "name" => SortKey::Name,
-                        "email" => SortKey::Email,
-                        "job_title" => SortKey::JobTitle,
-                        "vendor_name" => SortKey::VendorName,
-                        "permission_template" => SortKey::PermissionTemplate,
-                        other => {
-                            return Err(ApiError::bad_field(
-                                "sort",
-                                format!("`{other}` is not one of name, email, job_title, vendor_name, permission_template"),
-                            ))
-                        }
-                    };
-                    Ok((key, descending))
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        let view = match url.get("view") {
-            None => None,
-            Some("normal") => Some(View::Normal),
-            Some("extended") => Some(View::Extended),
-            Some("ids_only") => Some(View::IdsOnly),
-            Some(other) => {
-                return Err(ApiError::bad_field(
-                    "view",
-                    format!("`{other}` is not one of normal, extended, ids_only"),
-                ))
-            }
-        };
-        Ok(Self {
-            search,
-            updated_at: range(url, "filters[updated_at]")?,
-            created_at: range(url, "filters[created_at]")?,
-            updated_after: url
-                .get("updated_after")
-                .map(|raw| instant(raw, false).ok_or_else(|| bad_time("updated_after", raw)))
-                .transpose()?,
-            vendor_ids: ids(url, "filters[vendor_id]")?,
-            origin_id: url.get("filters[origin_id]").map(str::to_owned),
-            sort,
-            view,
-        })
-    }
-
-    /// Whether any filter is set (else the listing is every active user).
-    pub fn filters(&self) -> bool {
-        self.search.is_some()
-            || self.updated_at.is_some()
-            || self.created_at.is_some()
-            || self.updated_after.is_some()
-            || !self.vendor_ids.is_empty()
-            || self.origin_id.is_some()
-    }
-
     /// Whether `user` passes every filter.
     pub fn matches(&self, user: &User, directory: &Directory) -> bool {
         if let Some(needle) = &self.search {
@@ -290,52 +214,6 @@ impl TimeRange {
     }
 }
 
-/// `A...B` with dates or RFC 3339 datetimes; a bare end date includes its whole day.
-fn range(url: &RequestUrl, name: &str) -> Result<Option<TimeRange>, ApiError> {
-    let Some(raw) = url.get(name) else {
-        return Ok(None);
-    };
-    let (from, to) = raw.split_once("...").ok_or_else(|| bad_time(name, raw))?;
-    let from = instant(from, false).ok_or_else(|| bad_time(name, raw))?;
-    let to = instant(to, true).ok_or_else(|| bad_time(name, raw))?;
-    Ok(Some(TimeRange { from, to }))
-}
-
-/// A date (start of day, or its last second when `end_of_day`) or an RFC 3339 datetime.
-fn instant(raw: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
-    let raw = raw.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Some(at.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
-    let start = date.and_hms_opt(0, 0, 0)?.and_utc();
-    Some(if end_of_day {
-        start + Duration::days(1) - Duration::milliseconds(1)
-    } else {
-        start
-    })
-}
-
-fn bad_time(name: &str, raw: &str) -> ApiError {
-    ApiError::bad_field(
-        name,
-        format!("`{raw}` is not a date or datetime range (YYYY-MM-DD or ISO-8601, as A...B)"),
-    )
-}
-
-/// Ids from `name[]` (repeated) or `name` (one, or comma-separated).
-fn ids(url: &RequestUrl, name: &str) -> Result<Vec<u64>, ApiError> {
-    let bracketed = format!("{name}[]");
-    url.all(&bracketed)
-        .chain(url.all(name))
-        .flat_map(|raw| raw.split(','))
-        .map(|raw| {
-            parse_id(&serde_json::Value::String(raw.to_owned()))
-                .ok_or_else(|| ApiError::bad_field(name, format!("`{raw}` is not an id")))
-        })
-        .collect()
-}
-
 /// A project-user list request.
 #[derive(Clone, Debug, Default)]
 pub struct MemberQuery {
@@ -350,20 +228,6 @@ pub struct MemberQuery {
 }
 
 impl MemberQuery {
-    /// Reads the query parameters of a project-user list.
-    pub fn parse(url: &RequestUrl) -> Result<Self, ApiError> {
-        Ok(Self {
-            search: url
-                .get("filters[search]")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_lowercase),
-            templates: ids(url, "filters[permission_template]")?,
-            vendor_ids: ids(url, "filters[vendor_id]")?,
-            user_ids: ids(url, "filters[id]")?,
-        })
-    }
-
     /// Whether the member passes every filter.
     pub fn matches(&self, user: &User, membership: &Membership, directory: &Directory) -> bool {
         if let Some(needle) = &self.search {
@@ -397,20 +261,6 @@ pub enum TemplateTypeFilter {
 }
 
 impl TemplateTypeFilter {
-    /// Reads `filters[type]`; absent is `project_tools`, an unknown value a 400 naming it.
-    pub fn parse(url: &RequestUrl) -> Result<Self, ApiError> {
-        match url.get("filters[type]") {
-            None => Ok(Self::default()),
-            Some("company_tools") => Ok(Self::CompanyTools),
-            Some("project_tools") => Ok(Self::ProjectTools),
-            Some("global") => Ok(Self::Global),
-            Some(other) => Err(ApiError::bad_field(
-                "filters[type]",
-                format!("must be company_tools, project_tools or global, got `{other}`"),
-            )),
-        }
-    }
-
     /// Whether `template` is of the kind asked for.
     pub fn matches(self, template: &PermissionTemplate) -> bool {
         match self {

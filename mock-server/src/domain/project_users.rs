@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::changes::UserChanges;
 use super::company_users;
-use crate::error::ApiError;
-use crate::store::{Directory, Membership};
+use super::error::DomainError;
+use crate::store::{Directory, Membership, User};
 
 /// Adds an existing company user to a project. The user must be in the company directory (404);
 /// the template, when given, must be a project template of the company usable on this project
@@ -19,17 +19,17 @@ pub fn add(
     project_id: u64,
     user_id: u64,
     permission_template_id: Option<u64>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let user = directory.user(user_id).ok_or_else(|| {
-        ApiError::NotFound(format!("User {user_id} is not in this company's directory"))
+        DomainError::NotFound(format!("User {user_id} is not in this company's directory"))
     })?;
     let default_template = user.default_permission_template_id;
     let project = directory
         .projects
         .get(&project_id)
-        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+        .ok_or_else(|| DomainError::not_found("Project", project_id))?;
     if project.members.contains_key(&user_id) {
-        return Err(ApiError::invalid_field(
+        return Err(DomainError::invalid_field(
             "user_id",
             format!("{user_id} is already a member of project {project_id}"),
         ));
@@ -42,7 +42,7 @@ pub fn add(
     };
     let template = match permission_template_id {
         Some(id) if !fits(id) => {
-            return Err(ApiError::invalid_field(
+            return Err(DomainError::invalid_field(
                 "permission_template_id",
                 format!("{id} is not a project permission template of this company usable on project {project_id}"),
             ))
@@ -64,11 +64,11 @@ pub fn add(
 }
 
 /// Removes a user from a project; their directory record and project data stay.
-pub fn remove(directory: &mut Directory, project_id: u64, user_id: u64) -> Result<(), ApiError> {
+pub fn remove(directory: &mut Directory, project_id: u64, user_id: u64) -> Result<(), DomainError> {
     let project = directory
         .projects
         .get_mut(&project_id)
-        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+        .ok_or_else(|| DomainError::not_found("Project", project_id))?;
     project
         .members
         .remove(&user_id)
@@ -86,9 +86,9 @@ pub fn create_in_project(
     changes: &UserChanges,
     permission_template_id: Option<u64>,
     now: DateTime<Utc>,
-) -> Result<u64, ApiError> {
+) -> Result<u64, DomainError> {
     if !directory.projects.contains_key(&project_id) {
-        return Err(ApiError::not_found("Project", project_id));
+        return Err(DomainError::not_found("Project", project_id));
     }
     if let Some(id) = permission_template_id {
         if !directory
@@ -96,7 +96,7 @@ pub fn create_in_project(
             .get(&id)
             .is_some_and(|t| t.applies_to_project(project_id))
         {
-            return Err(ApiError::invalid_field(
+            return Err(DomainError::invalid_field(
                 "permission_template_id",
                 format!("{id} is not a project permission template of this company usable on project {project_id}"),
             ));
@@ -108,17 +108,52 @@ pub fn create_in_project(
     Ok(new_user_id)
 }
 
+/// Who a create-in-project request puts on the project.
+#[derive(Clone, Debug)]
+pub enum Joining {
+    /// An existing company user (the `documented` profile's reading of a body with an `id`).
+    Existing(u64),
+    /// A new person, created in the company directory with these fields.
+    New(UserChanges),
+}
+
+/// Puts `joining` on the project: [`add`] for an existing user, [`create_in_project`] with an
+/// id from `new_id` for a new one. Returns the member's user id.
+pub fn join(
+    directory: &mut Directory,
+    project_id: u64,
+    joining: Joining,
+    permission_template_id: Option<u64>,
+    new_id: impl FnOnce() -> u64,
+    now: DateTime<Utc>,
+) -> Result<u64, DomainError> {
+    match joining {
+        Joining::Existing(user_id) => {
+            add(directory, project_id, user_id, permission_template_id)?;
+            Ok(user_id)
+        }
+        Joining::New(changes) => create_in_project(
+            directory,
+            project_id,
+            new_id,
+            &changes,
+            permission_template_id,
+            now,
+        ),
+    }
+}
+
 /// Sets a member's project-level active flag.
 pub fn set_active(
     directory: &mut Directory,
     project_id: u64,
     user_id: u64,
     is_active: Option<bool>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let project = directory
         .projects
         .get_mut(&project_id)
-        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+        .ok_or_else(|| DomainError::not_found("Project", project_id))?;
     let member = project
         .members
         .get_mut(&user_id)
@@ -129,8 +164,35 @@ pub fn set_active(
     Ok(())
 }
 
-fn not_a_member(project_id: u64, user_id: u64) -> ApiError {
-    ApiError::NotFound(format!(
+/// Whether a member shows as active on a project: only while both their company record and
+/// their membership are. This is what deactivating a company user does to their projects: the
+/// memberships stay, and show as inactive until the user is reactivated.
+pub fn member_is_active(user: &User, membership: &Membership) -> bool {
+    user.is_active && membership.is_active
+}
+
+/// The member `user_id` of project `project_id`: the membership and the company record.
+pub fn member(
+    directory: &Directory,
+    project_id: u64,
+    user_id: u64,
+) -> Result<(&User, &Membership), DomainError> {
+    let project = directory
+        .projects
+        .get(&project_id)
+        .ok_or_else(|| DomainError::not_found("Project", project_id))?;
+    let membership = project
+        .members
+        .get(&user_id)
+        .ok_or_else(|| not_a_member(project_id, user_id))?;
+    let user = directory
+        .user(user_id)
+        .ok_or_else(|| DomainError::not_found("User", user_id))?;
+    Ok((user, membership))
+}
+
+fn not_a_member(project_id: u64, user_id: u64) -> DomainError {
+    DomainError::NotFound(format!(
         "User {user_id} is not a member of project {project_id}"
     ))
 }

@@ -1,6 +1,6 @@
 //! Field-level validation shared by every write path (and by fixture loading).
 
-use crate::error::FieldErrors;
+use super::error::FieldErrors;
 use crate::store::{Directory, TemplateKind, User};
 
 /// A pragmatic email check: one `@`, something before it, a dotted domain after it, no spaces.

@@ -11,9 +11,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::state::AppState;
-use crate::store::oauth::AccessToken;
+use crate::store::oauth::{AccessToken, OAuthStore};
 use crate::store::{Company, OAuthApp, Scope, Store};
 
 /// The header naming the company a request acts in.
@@ -35,7 +35,11 @@ impl FromRequestParts<AppState> for Caller {
         // The control plane has usually resolved the token already; don't look it up twice.
         let access = match parts.extensions.remove::<ResolvedToken>() {
             Some(ResolvedToken(token)) => token,
-            None => resolve_token(state, &parts.headers, state.clock().epoch_seconds())?,
+            None => resolve_token(
+                &state.store().oauth,
+                &parts.headers,
+                state.clock().epoch_seconds(),
+            )?,
         };
         if state.store().oauth.app(&access.grant.client_id).is_none() {
             return Err(invalid_token());
@@ -61,21 +65,17 @@ pub struct ResolvedToken(pub Arc<AccessToken>);
 /// The token the request's `Authorization` header names if it is live at `now` (epoch
 /// seconds on the mock clock), or the 401 to send.
 pub fn resolve_token(
-    state: &AppState,
+    oauth: &OAuthStore,
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Arc<AccessToken>, ApiError> {
-    live_token(state, bearer_token(headers)?, now)
+    live_token(oauth, bearer_token(headers)?, now)
 }
 
 /// The token `token` if it is live at `now` (epoch seconds on the mock clock), or the 401 to
 /// send.
-pub fn live_token(state: &AppState, token: &str, now: i64) -> Result<Arc<AccessToken>, ApiError> {
-    let access = state
-        .store()
-        .oauth
-        .access_token(token)
-        .ok_or_else(invalid_token)?;
+pub fn live_token(oauth: &OAuthStore, token: &str, now: i64) -> Result<Arc<AccessToken>, ApiError> {
+    let access = oauth.access_token(token).ok_or_else(invalid_token)?;
     if !access.is_live(now) {
         return Err(ApiError::Unauthorized {
             message: "The access token expired".to_owned(),

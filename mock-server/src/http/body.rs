@@ -13,8 +13,8 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
+use super::error::ApiError;
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A file part of a multipart body.
@@ -22,8 +22,6 @@ use crate::state::AppState;
 pub struct UploadedFile {
     /// The part's field name, e.g. `user[avatar]`.
     pub field: String,
-    /// The file name the client gave, if any.
-    pub file_name: Option<String>,
     /// The part's content type (`application/octet-stream` when the client gave none).
     pub content_type: String,
     /// The file's bytes.
@@ -47,7 +45,7 @@ impl RequestBody {
             Some(Value::Object(map)) if !map.is_empty() => Ok(map),
             _ => Err(ApiError::BadRequest {
                 message: format!("param is missing or the value is empty: {key}"),
-                errors: crate::error::field_error(key, "is missing"),
+                errors: crate::domain::field_error(key, "is missing"),
             }),
         }
     }
@@ -210,13 +208,13 @@ async fn parse_multipart(content_type: &str, bytes: Bytes) -> Result<RequestBody
         .map_err(|e| malformed(e.to_string()))?
     {
         let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.file_name().map(str::to_owned);
+        // A part with a file name is a file, whatever its content.
+        let is_file = field.file_name().is_some();
         let content_type = field.content_type().map(|m| m.to_string());
         let data = field.bytes().await.map_err(|e| malformed(e.to_string()))?;
-        if file_name.is_some() {
+        if is_file {
             body.files.push(UploadedFile {
                 field: name,
-                file_name,
                 content_type: content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
                 bytes: data,
             });
@@ -282,7 +280,7 @@ fn too_deep(head: &str) -> ApiError {
         message: format!(
             "Parameter `{head}` is nested more than {MAX_PARAMETER_DEPTH} levels deep"
         ),
-        errors: crate::error::field_error(head, "is nested too deeply"),
+        errors: crate::domain::field_error(head, "is nested too deeply"),
     }
 }
 

@@ -1,12 +1,16 @@
-//! HTTP plumbing: each connection with its timeouts ([`connection`]), and what every route
-//! shares: authentication, bodies, the request URL, pagination,
+//! HTTP plumbing: each connection with its timeouts (`connection`), and what every route
+//! shares: authentication, bodies, reading requests into the domain's inputs, the request URL,
+//! pagination, the control-plane layer, the wire errors,
 //! path parameters and JSON responses ([`record`] for what the views write, [`json`] for
 //! serde documents, [`stream`] for documents written as they are sent).
 
 pub mod auth;
 pub mod body;
 pub mod connection;
+pub mod control_layer;
+pub mod error;
 pub mod pagination;
+pub mod params;
 pub mod query;
 pub mod stream;
 
@@ -16,8 +20,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::ApiError;
 use crate::views::writer::{self, WriteJson};
+use error::ApiError;
 
 /// Path parameters, with a malformed id answered as a Procore-shaped 404 (as Rails does for
 /// `/users/abc`) instead of axum's plain-text rejection.

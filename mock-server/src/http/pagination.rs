@@ -1,17 +1,19 @@
 //! Procore's pagination: `page`/`per_page` in, `Total`, `Per-Page`, `Link` (and `X-Total` in the
 //! `documented` profile) out.
 //!
-//! Pages are cut from ordered storage by the caller and written straight into one pre-sized
-//! buffer: no intermediate `Vec` of records, no clone of the collection.
+//! [`Page`] is the one place a list handler goes through: it reads the page a request asks
+//! for, cuts it from the items the handler walks in order, and writes it straight into one
+//! pre-sized buffer with the headers: no intermediate `Vec` of records, no clone of the
+//! collection.
 
 use axum::body::Body;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 
+use super::error::ApiError;
 use super::query::RequestUrl;
 use super::TYPICAL_RECORD_BYTES;
 use crate::config::Profile;
-use crate::error::ApiError;
 use crate::views::writer::{self, WriteJson};
 
 /// Page size when the request names none.
@@ -36,15 +38,6 @@ impl PageRequest {
             .unwrap_or(DEFAULT_PER_PAGE)
             .min(MAX_PER_PAGE);
         Ok(Self { page, per_page })
-    }
-
-    /// The same request with `per_page` clamped to `max`, for lists Procore caps lower than
-    /// [`MAX_PER_PAGE`].
-    pub fn capped_at(self, max: usize) -> Self {
-        Self {
-            per_page: self.per_page.min(max),
-            ..self
-        }
     }
 
     /// How many records precede this page.
@@ -73,8 +66,50 @@ fn positive(url: &RequestUrl, name: &str) -> Result<Option<usize>, ApiError> {
     }
 }
 
+/// The page a list request asks for, with what its answer needs: the request URL to link the
+/// other pages from and the profile that decides the headers.
+#[derive(Clone, Copy, Debug)]
+pub struct Page<'u> {
+    request: PageRequest,
+    url: &'u RequestUrl,
+    profile: Profile,
+}
+
+impl<'u> Page<'u> {
+    /// Reads `page` and `per_page` from `url` (a 400 naming a bad one).
+    pub fn new(url: &'u RequestUrl, profile: Profile) -> Result<Self, ApiError> {
+        Ok(Self {
+            request: PageRequest::from_url(url)?,
+            url,
+            profile,
+        })
+    }
+
+    /// How many items precede this page and how many it holds at most: all a handler needs to
+    /// know to compute no more of a list than the page shows (see the sorted directory list).
+    /// The same page with `per_page` clamped to `max`, for lists Procore caps lower than
+    /// [`MAX_PER_PAGE`].
+    pub fn capped_at(mut self, max: usize) -> Self {
+        self.request.per_page = self.request.per_page.min(max);
+        self
+    }
+
+    pub fn request(&self) -> PageRequest {
+        self.request
+    }
+
+    /// Answers with this page of `items`, every item of the list in order (the page is cut
+    /// here), of which there are `total`.
+    pub fn answer<T: WriteJson>(&self, items: impl Iterator<Item = T>, total: usize) -> Response {
+        let items = items
+            .skip(self.request.offset())
+            .take(self.request.per_page);
+        page_response(items, total, self.request, self.url, self.profile)
+    }
+}
+
 /// Serializes one page of `items` (already cut to the page) with Procore's paging headers.
-pub fn page_response<T: WriteJson>(
+fn page_response<T: WriteJson>(
     items: impl Iterator<Item = T>,
     total: usize,
     request: PageRequest,

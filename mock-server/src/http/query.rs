@@ -72,8 +72,8 @@ impl RequestUrl {
 
     /// The company a top-level route (`/projects`, `/vendors`) names in its required
     /// `company_id` query parameter: missing or not an id is a 400 naming it.
-    pub fn company_id(&self) -> Result<u64, crate::error::ApiError> {
-        use crate::error::ApiError;
+    pub fn company_id(&self) -> Result<u64, crate::http::error::ApiError> {
+        use crate::http::error::ApiError;
         match self.get("company_id") {
             None => Err(ApiError::bad_field("company_id", "is missing")),
             Some(raw) => raw.parse::<u64>().map_err(|_| {

@@ -16,9 +16,10 @@ use serde_json::json;
 
 use crate::control::faults::FaultSpec;
 use crate::control::limiter::Limits;
-use crate::error::{field_error, ApiError};
+use crate::domain::field_error;
 use crate::fixtures::Fixture;
 use crate::http::body::read_limited;
+use crate::http::error::ApiError;
 use crate::http::query::RequestUrl;
 use crate::http::stream::blocking_body;
 use crate::http::{json, ApiPath};
@@ -176,7 +177,9 @@ async fn set_rate_limits(State(state): State<AppState>, body: Bytes) -> Result<R
 async fn add_fault(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let spec: FaultSpec = parse(&body)?;
     let faults = &state.control().faults;
-    let id = faults.add(spec)?;
+    let id = faults
+        .add(spec)
+        .map_err(|refusal| ApiError::bad_field(refusal.field, refusal.message))?;
     let view = faults.list().into_iter().find(|f| f.id == id);
     Ok(json(StatusCode::CREATED, &view))
 }

@@ -7,12 +7,11 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
-use crate::domain::filters::TemplateTypeFilter;
-use crate::error::ApiError;
 use crate::http::auth::Caller;
-use crate::http::pagination::{page_response, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
-use crate::http::{self, ApiPath};
+use crate::http::{self, params, ApiPath};
 use crate::state::AppState;
 use crate::views::{CompanyView, ProjectView, TemplateView};
 
@@ -40,25 +39,15 @@ async fn list_companies(
     caller: Caller,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let app = caller.app(&store)?;
-    let visible: Vec<_> = store
-        .companies()
-        .filter(|company| app.is_installed_in(company.id))
-        .collect();
-    let items = visible
-        .iter()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(|c| CompanyView(c));
-    Ok(page_response(
-        items,
-        visible.len(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    let visible = || {
+        store
+            .companies()
+            .filter(|company| app.is_installed_in(company.id))
+    };
+    Ok(page.answer(visible().map(CompanyView), visible().count()))
 }
 
 /// Largest page of `GET /rest/v1.1/projects`, as Procore documents it.
@@ -70,7 +59,7 @@ async fn list_projects(
     caller: Caller,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     projects_page(&state, &caller, &url, page)
 }
 
@@ -81,7 +70,7 @@ async fn list_projects_v11(
     caller: Caller,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?.capped_at(MAX_PER_PAGE_V11_PROJECTS);
+    let page = Page::new(&url, state.profile())?.capped_at(MAX_PER_PAGE_V11_PROJECTS);
     projects_page(&state, &caller, &url, page)
 }
 
@@ -89,7 +78,7 @@ fn projects_page(
     state: &AppState,
     caller: &Caller,
     url: &RequestUrl,
-    page: PageRequest,
+    page: Page<'_>,
 ) -> Result<Response, ApiError> {
     let company_id = url.company_id()?;
     let store = state.store();
@@ -98,16 +87,8 @@ fn projects_page(
     let items = directory
         .projects
         .values()
-        .skip(page.offset())
-        .take(page.per_page)
         .map(|project| ProjectView { project, company });
-    Ok(page_response(
-        items,
-        directory.projects.len(),
-        page,
-        url,
-        state.profile(),
-    ))
+    Ok(page.answer(items, directory.projects.len()))
 }
 
 /// `GET /rest/v1.0/me`: the user the token speaks for (the service account under client
@@ -136,23 +117,13 @@ async fn company_templates(
     ApiPath(company_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let kind = TemplateTypeFilter::parse(&url)?;
-    let page = PageRequest::from_url(&url)?;
+    let kind = params::template_type(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
     let wanted = || directory.templates.values().filter(|t| kind.matches(t));
-    let items = wanted()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(TemplateView);
-    Ok(page_response(
-        items,
-        wanted().count(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    Ok(page.answer(wanted().map(TemplateView), wanted().count()))
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/permission_templates`: the templates a user can be
@@ -163,7 +134,7 @@ async fn project_templates(
     ApiPath(project_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let directory = company.read();
@@ -173,15 +144,5 @@ async fn project_templates(
             .values()
             .filter(|t| t.applies_to_project(project_id))
     };
-    let items = usable()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(TemplateView);
-    Ok(page_response(
-        items,
-        usable().count(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    Ok(page.answer(usable().map(TemplateView), usable().count()))
 }

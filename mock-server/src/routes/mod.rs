@@ -11,7 +11,7 @@ pub mod vendors;
 use axum::http::{Method, Uri};
 use axum::Router;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Every route the mock serves for the state's profile, with JSON answers for unknown routes

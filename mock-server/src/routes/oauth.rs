@@ -11,9 +11,9 @@ use axum::Router;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, OAuthError};
 use crate::http::auth::{bearer_token, live_token};
 use crate::http::body::RequestBody;
+use crate::http::error::{ApiError, OAuthError};
 use crate::http::query::RequestUrl;
 use crate::state::AppState;
 use crate::store::oauth::Grant;
@@ -374,9 +374,10 @@ async fn token_info(
         Ok(token) => token.to_owned(),
         Err(_) => url.get("access_token").ok_or_else(invalid)?.to_owned(),
     };
-    let access = live_token(&state, &token, state.clock().epoch_seconds()).map_err(|err| {
-        OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", err.to_string())
-    })?;
+    let access =
+        live_token(&state.store().oauth, &token, state.clock().epoch_seconds()).map_err(|err| {
+            OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", err.to_string())
+        })?;
     let now = state.clock().epoch_seconds();
     let body = json!({
         "resource_owner_id": access.grant.resource_owner_id,

@@ -504,7 +504,7 @@ const OPERATIONS: &[Operation] = &[
 ];
 
 /// The `GET /openapi.json` route, its document built once for the state's profile.
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let document = Arc::new(document(state.profile()));
     Router::new().route(
         "/openapi.json",
@@ -516,7 +516,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 /// The document for `profile`.
-pub fn document(profile: Profile) -> Value {
+pub(crate) fn document(profile: Profile) -> Value {
     let procore: Value =
         serde_json::from_str(PROCORE_DOCUMENT).expect("the embedded Procore document is JSON");
     let procore_operations = procore_operations(&procore);
@@ -816,14 +816,4 @@ fn with_every_encoding(body: &Value) -> Value {
             "multipart/form-data": {"schema": schema},
         },
     })
-}
-
-/// The `(method, path)` of every operation served to `profile`, for tests that hold the
-/// document against the router.
-pub fn operations(profile: Profile) -> Vec<(&'static str, &'static str)> {
-    OPERATIONS
-        .iter()
-        .filter(|op| op.served == Served::Always || profile.serves_seed_extras())
-        .map(|op| (op.method, op.path))
-        .collect()
 }

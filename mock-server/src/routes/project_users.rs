@@ -5,15 +5,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde_json::{Map, Value};
 
-use crate::domain::changes::{parse_bool, parse_id, UserChanges};
-use crate::domain::filters::MemberQuery;
-use crate::domain::project_users;
-use crate::error::ApiError;
+use crate::domain::project_users::{self, Joining};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
-use crate::http::pagination::{page_response, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::pagination::Page;
+use crate::http::params::{self, parse_bool, parse_id};
 use crate::http::query::RequestUrl;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
@@ -51,8 +49,8 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    let page = PageRequest::from_url(&url)?;
-    let query = MemberQuery::parse(&url)?;
+    let page = Page::new(&url, state.profile())?;
+    let query = params::member_query(&url)?;
     let directory = company.read();
     let project = directory
         .projects
@@ -67,16 +65,13 @@ async fn list(
         })
     };
     let total = matching().count();
-    let items = matching()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(|(user, membership)| ProjectUserView {
-            user,
-            membership,
-            directory: &directory,
-            profile: state.profile(),
-        });
-    Ok(page_response(items, total, page, &url, state.profile()))
+    let items = matching().map(|(user, membership)| ProjectUserView {
+        user,
+        membership,
+        directory: &directory,
+        profile: state.profile(),
+    });
+    Ok(page.answer(items, total))
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/users/{id}`: a member; anyone else is 404.
@@ -105,7 +100,7 @@ async fn add(
     let template = if body.fields.is_empty() {
         None
     } else {
-        template_param(body.root("user")?)?
+        params::template_id(body.root("user")?)?
     };
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
@@ -137,33 +132,26 @@ async fn create(
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let user = body.root("user")?;
-    let template = template_param(user)?;
-    let existing = match user.get("id") {
-        Some(value) if state.profile().serves_seed_extras() => Some(
+    let template = params::template_id(user)?;
+    let joining = match user.get("id") {
+        Some(value) if state.profile().serves_seed_extras() => Joining::Existing(
             parse_id(value)
                 .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
         ),
-        _ => None,
+        _ => Joining::New(params::user_changes(user, state.profile())?),
     };
-    let id = match existing {
-        Some(id) => {
-            project_users::add(&mut company.write(), project_id, id, template)?;
-            id
-        }
-        None => {
-            let changes = UserChanges::parse(user, state.profile())?;
-            let now = state.clock().now();
-            project_users::create_in_project(
-                &mut company.write(),
-                project_id,
-                || store.next_id(),
-                &changes,
-                template,
-                now,
-            )?
-        }
-    };
-    let directory = company.read();
+    // The write lock is held until the answer is written, as in every write here: released
+    // earlier, a concurrent remove could turn this successful add into a 404.
+    let mut directory = company.write();
+    let now = state.clock().now();
+    let id = project_users::join(
+        &mut directory,
+        project_id,
+        joining,
+        template,
+        || store.next_id(),
+        now,
+    )?;
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)
 }
 
@@ -191,15 +179,6 @@ async fn update(
     member_response(&state, StatusCode::OK, &directory, project_id, id)
 }
 
-fn template_param(params: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
-    match params.get("permission_template_id") {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => parse_id(value).map(Some).ok_or_else(|| {
-            ApiError::bad_field("permission_template_id", "must be a positive integer")
-        }),
-    }
-}
-
 fn member_response(
     state: &AppState,
     status: StatusCode,
@@ -207,16 +186,7 @@ fn member_response(
     project_id: u64,
     id: u64,
 ) -> Result<Response, ApiError> {
-    let project = directory
-        .projects
-        .get(&project_id)
-        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
-    let membership = project.members.get(&id).ok_or_else(|| {
-        ApiError::NotFound(format!("User {id} is not a member of project {project_id}"))
-    })?;
-    let user = directory
-        .user(id)
-        .ok_or_else(|| ApiError::not_found("User", id))?;
+    let (user, membership) = project_users::member(directory, project_id, id)?;
     Ok(record(
         status,
         &ProjectUserView {

@@ -10,9 +10,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::error::ApiError;
 use crate::http::auth::Caller;
-use crate::http::pagination::{page_response, PageRequest};
+use crate::http::error::ApiError;
+use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
@@ -55,23 +55,12 @@ async fn list(
     ApiPath(company_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let page = PageRequest::from_url(&url)?;
+    let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
-    let items = directory
-        .vendors
-        .values()
-        .skip(page.offset())
-        .take(page.per_page)
-        .map(VendorView);
-    Ok(page_response(
-        items,
-        directory.vendors.len(),
-        page,
-        &url,
-        state.profile(),
-    ))
+    let items = directory.vendors.values().map(VendorView);
+    Ok(page.answer(items, directory.vendors.len()))
 }
 
 /// `GET /rest/v1.0/companies/{company_id}/vendors/{id}`.

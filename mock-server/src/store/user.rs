@@ -123,25 +123,44 @@ fn unset_timestamp() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH
 }
 
-/// Field names of the free-text profile fields, in the order Procore lists them.
-pub const TEXT_FIELDS: &[&str] = &[
-    "first_name",
-    "initials",
-    "email_signature",
-    "job_title",
-    "address",
-    "city",
-    "zip",
-    "state_code",
-    "country_code",
-    "business_phone",
-    "business_phone_extension",
-    "mobile_phone",
-    "fax_number",
-    "employee_id",
-    "notes",
-    "origin_data",
-];
+/// Declares the free-text profile fields once: [`TEXT_FIELDS`] and [`User::text_field_mut`]
+/// both come from this one list, so they cannot drift apart. (A field must also be declared
+/// in [`User`]; the compiler checks that.)
+macro_rules! text_fields {
+    ($($field:ident),+ $(,)?) => {
+        /// Field names of the free-text profile fields, in the order Procore lists them.
+        pub const TEXT_FIELDS: &[&str] = &[$(stringify!($field)),+];
+
+        impl User {
+            /// The free-text field named `name`, for setting by wire name.
+            pub fn text_field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+                match name {
+                    $(stringify!($field) => Some(&mut self.$field),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+text_fields!(
+    first_name,
+    initials,
+    email_signature,
+    job_title,
+    address,
+    city,
+    zip,
+    state_code,
+    country_code,
+    business_phone,
+    business_phone_extension,
+    mobile_phone,
+    fax_number,
+    employee_id,
+    notes,
+    origin_data,
+);
 
 impl User {
     /// A new active, non-employee user with only the required fields set.
@@ -214,29 +233,6 @@ impl User {
     /// The email key under which uniqueness is enforced (emails compare case-insensitively).
     pub fn email_key(&self) -> String {
         email_key(&self.email_address)
-    }
-
-    /// The free-text field named `name`, for reading or setting by wire name.
-    pub fn text_field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "first_name" => &mut self.first_name,
-            "initials" => &mut self.initials,
-            "email_signature" => &mut self.email_signature,
-            "job_title" => &mut self.job_title,
-            "address" => &mut self.address,
-            "city" => &mut self.city,
-            "zip" => &mut self.zip,
-            "state_code" => &mut self.state_code,
-            "country_code" => &mut self.country_code,
-            "business_phone" => &mut self.business_phone,
-            "business_phone_extension" => &mut self.business_phone_extension,
-            "mobile_phone" => &mut self.mobile_phone,
-            "fax_number" => &mut self.fax_number,
-            "employee_id" => &mut self.employee_id,
-            "notes" => &mut self.notes,
-            "origin_data" => &mut self.origin_data,
-            _ => return None,
-        })
     }
 
     /// Replaces timestamps a fixture left out with `now`.

@@ -9,6 +9,7 @@ pub mod writer;
 
 use crate::clock::Timestamp;
 use crate::config::Profile;
+use crate::domain::{project_users, FieldErrors};
 use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User, Vendor};
 use writer::{write_str_parts, ObjectWriter, WriteJson};
 
@@ -206,7 +207,10 @@ impl WriteJson for ProjectUserView<'_> {
             object.field("login", &user.email_address);
         }
         object
-            .field("is_active", &(user.is_active && self.membership.is_active))
+            .field(
+                "is_active",
+                &project_users::member_is_active(user, self.membership),
+            )
             .field("is_employee", &user.is_employee);
         if let Some(template) = self
             .membership
@@ -346,5 +350,79 @@ impl WriteJson for ProjectView<'_> {
                 },
             );
         object.finish();
+    }
+}
+
+/// `{"entities": [...], "errors": [...]}`: what a sync answers: the users written, in the
+/// detail shape, and each refused item as it was sent plus its `errors` map.
+pub struct SyncAnswer<'a> {
+    /// The items as sent, in order.
+    pub sent: &'a [&'a serde_json::Value],
+    /// Per item, the id of the user written or the field errors that refused it.
+    pub outcomes: &'a [Result<u64, FieldErrors>],
+    /// The company's data after the sync.
+    pub directory: &'a Directory,
+    /// The profile being served.
+    pub profile: Profile,
+}
+
+impl WriteJson for SyncAnswer<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut entities = Vec::new();
+        let mut errors = Vec::new();
+        for (item, outcome) in self.sent.iter().zip(self.outcomes) {
+            match outcome {
+                Ok(id) => entities.extend(self.directory.user(*id).map(|user| CompanyUserView {
+                    user,
+                    directory: self.directory,
+                    shape: UserShape::Detail,
+                    profile: self.profile,
+                })),
+                Err(field_errors) => {
+                    let mut echoed = item.as_object().cloned().unwrap_or_default();
+                    echoed.insert("errors".to_owned(), serde_json::json!(field_errors));
+                    errors.push(serde_json::Value::Object(echoed));
+                }
+            }
+        }
+        let mut object = ObjectWriter::new(out);
+        object.field("entities", &entities).field("errors", &errors);
+        object.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// User fields the directory views write under another name (`vendor_id` as the `vendor`
+    /// object) or not at all (fixture-only fields).
+    const NOT_WRITTEN_AS_IS: [&str; 3] = ["vendor_id", "directory_admin", "associated_records"];
+
+    #[test]
+    fn the_detail_and_extended_shapes_write_every_user_field() {
+        // Fails when a field is added to `User` without the company-user view writing it.
+        let mut user = User::new(1, "Doe".into(), "a@b.example".into(), chrono::Utc::now());
+        // Set, since the detail shape leaves these keys out when they are null.
+        user.origin_id = Some("hr-1".into());
+        user.origin_data = Some("{}".into());
+        let directory = Directory::default();
+        let fields = serde_json::to_value(&user).unwrap();
+        for shape in [UserShape::Detail, UserShape::Extended] {
+            let view = CompanyUserView {
+                user: &user,
+                directory: &directory,
+                shape,
+                profile: Profile::Official,
+            };
+            let written: serde_json::Value =
+                serde_json::from_slice(&writer::to_vec(&view, 1024)).unwrap();
+            for name in fields.as_object().unwrap().keys() {
+                assert!(
+                    NOT_WRITTEN_AS_IS.contains(&name.as_str()) || written.get(name).is_some(),
+                    "the {shape:?} shape does not write `{name}`"
+                );
+            }
+        }
     }
 }

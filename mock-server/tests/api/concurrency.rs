@@ -1,7 +1,7 @@
 //! Concurrent requests never lose updates or break uniqueness.
 
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -87,4 +87,44 @@ async fn parallel_syncs_of_one_new_origin_id_create_exactly_one_user() {
     )
     .await;
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn adding_an_existing_user_by_id_never_answers_404_while_removes_race_it() {
+    // The add released the company's write lock before reading the member back for its
+    // answer, so a remove landing in between turned a successful add into a 404. A large sync
+    // holds the lock meanwhile, so the add and the remove queue up behind it and the remove
+    // is handed the lock the moment the add lets go.
+    let app = TestApp::spawn().await;
+    let add_path = format!("/rest/v1.0/projects/{PROJECT}/users");
+    let remove_path =
+        format!("/rest/v1.0/projects/{PROJECT}/users/{PRIYA_NO_PROJECTS}/actions/remove");
+    let sync_path = format!("/rest/v1.0/companies/{COMPANY}/users/sync");
+    let updates: Vec<Value> = (0..1000)
+        .map(|i| json!({"id": JANE, "job_title": format!("Title {i}")}))
+        .collect();
+    let sync_body = json!({ "updates": updates });
+    for _ in 0..5 {
+        let sync = app
+            .request(reqwest::Method::PATCH, &sync_path)
+            .json(&sync_body)
+            .send();
+        let adds = (0..4).map(|_| {
+            let request = app
+                .request(reqwest::Method::POST, &add_path)
+                .json(&json!({"user": {"id": PRIYA_NO_PROJECTS}}));
+            async move { request.send().await.unwrap().status().as_u16() }
+        });
+        let removes = (0..4).map(|_| {
+            let request = app.request(reqwest::Method::DELETE, &remove_path);
+            async move { request.send().await.unwrap().status().as_u16() }
+        });
+        let (synced, added, removed) = futures::join!(sync, join_all(adds), join_all(removes));
+        assert_eq!(synced.unwrap().status().as_u16(), 200);
+        assert!(
+            added.iter().all(|&s| s == 201 || s == 422),
+            "an add answers 201 or, when the user is already a member, 422: {added:?}"
+        );
+        assert!(removed.iter().all(|&s| s == 204 || s == 404), "{removed:?}");
+    }
 }

@@ -51,7 +51,7 @@ async fn unsupported_content_types_are_415() {
 #[tokio::test]
 async fn bodies_over_the_limit_are_413() {
     let app = TestApp::spawn().await;
-    let huge = "x".repeat(procore_mock::config::DEFAULT_MAX_BODY_BYTES + 1);
+    let huge = "x".repeat(procore_mock::Config::default().max_body_bytes + 1);
     let response = app
         .post_json(
             &users_path(),

@@ -134,8 +134,7 @@ fn rows(people: &[Person]) -> Vec<Row> {
 }
 
 fn fixture(rows: &[Row]) -> Fixture {
-    let mut document: Value =
-        serde_json::from_str(procore_mock::fixtures::DEFAULT_FIXTURE_JSON).unwrap();
+    let mut document: Value = serde_json::from_str(procore_mock::Fixture::DEFAULT_JSON).unwrap();
     let start = Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap();
     let users: Vec<Value> = rows
         .iter()

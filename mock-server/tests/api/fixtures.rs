@@ -1,14 +1,13 @@
 //! Fixtures: the built-in default data equals the shipped file, and invalid files are refused
 //! with the JSON path of the problem.
 
-use procore_mock::fixtures::DEFAULT_FIXTURE_JSON;
 use procore_mock::Fixture;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 
 fn default_json() -> Value {
-    serde_json::from_str(DEFAULT_FIXTURE_JSON).unwrap()
+    serde_json::from_str(Fixture::DEFAULT_JSON).unwrap()
 }
 
 #[test]
@@ -18,7 +17,7 @@ fn the_built_in_data_is_the_shipped_default_fixture() {
         "/../scenarios/fixtures/default.json"
     );
     let shipped = std::fs::read_to_string(path).unwrap();
-    assert_eq!(shipped, DEFAULT_FIXTURE_JSON);
+    assert_eq!(shipped, Fixture::DEFAULT_JSON);
     Fixture::from_json(&shipped).expect("the shipped default fixture is valid");
 }
 

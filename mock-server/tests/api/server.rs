@@ -77,7 +77,7 @@ fn an_invalid_fixture_file_is_refused_at_start_naming_the_path() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("broken.json");
     let mut fixture: serde_json::Value =
-        serde_json::from_str(procore_mock::fixtures::DEFAULT_FIXTURE_JSON).unwrap();
+        serde_json::from_str(procore_mock::Fixture::DEFAULT_JSON).unwrap();
     fixture["companies"][0]["users"][2]["last_name"] = serde_json::json!(42);
     std::fs::write(&file, fixture.to_string()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_procore-mock"))

@@ -1,23 +1,16 @@
-//! The one error type of the REST API and its Procore-shaped JSON body.
+//! The wire errors: [`ApiError`] for the REST API, [`OAuthError`] for the OAuth endpoints,
+//! and the one place where the domain's refusals ([`DomainError`]) get a status and a body.
 //!
 //! Every 4xx/5xx the mock sends is `{"message": "<sentence>", "errors": {"<field>": ["..."]}}`
 //! (the `errors` map only where fields are at fault), because real clients parse error bodies as
 //! JSON and some throw on anything else. OAuth endpoints speak RFC 6749 instead; see
 //! [`OAuthError`].
 
-use std::collections::BTreeMap;
-
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// Field name -> messages, as Procore reports field errors.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
-
-/// Builds a field-error map with one message for one field.
-pub fn field_error(field: &str, message: impl Into<String>) -> FieldErrors {
-    BTreeMap::from([(field.to_owned(), vec![message.into()])])
-}
+use crate::domain::{field_error, summarize, DomainError, FieldErrors};
 
 /// Everything a REST request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -102,18 +95,9 @@ impl ApiError {
         }
     }
 
-    /// 422 naming one field.
-    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        ApiError::Unprocessable {
-            errors: field_error(field, message.clone()),
-            message: format!("{field} {message}"),
-        }
-    }
-
-    /// 422 with several field errors.
-    pub fn invalid_fields(errors: FieldErrors) -> Self {
-        ApiError::Unprocessable {
+    /// 400 for fields or parameters of the wrong type, naming each.
+    pub fn malformed(errors: FieldErrors) -> Self {
+        ApiError::BadRequest {
             message: summarize(&errors),
             errors,
         }
@@ -156,13 +140,23 @@ impl ApiError {
     }
 }
 
-/// One sentence from a field-error map: `last_name can't be blank; email_address is invalid`.
-pub fn summarize(errors: &FieldErrors) -> String {
-    errors
-        .iter()
-        .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field} {m}")))
-        .collect::<Vec<_>>()
-        .join("; ")
+/// How each refusal of a Procore rule is answered: the one mapping from the domain's words to
+/// statuses.
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Missing { field } => ApiError::bad_field(field, "is missing"),
+            DomainError::Invalid(errors) => ApiError::Unprocessable {
+                message: summarize(&errors),
+                errors,
+            },
+            DomainError::Refused { message, errors } => ApiError::Unprocessable { message, errors },
+            DomainError::Conflict { message, errors } => ApiError::Conflict { message, errors },
+            DomainError::NotFound(message) => ApiError::NotFound(message),
+            DomainError::Forbidden(message) => ApiError::Forbidden(message),
+            DomainError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
+        }
+    }
 }
 
 #[derive(Serialize)]
