@@ -19,11 +19,14 @@
 //!   and shrinks failures.
 //! - [`rehearsal`]: drives a mock into its rate limits with polite or naive virtual clients, on
 //!   the mock's clock, and grades clients from the mock's request journal.
+//! - [`conformance`]: `--check-schema`, every answer checked against Procore's published
+//!   schema (embedded).
 //! - [`coverage`]: which statuses a client's traffic met per operation, and how to provoke
 //!   the rest.
 
 pub mod admin;
 pub mod client;
+pub mod conformance;
 pub mod coverage;
 pub mod error;
 pub mod lifecycle;

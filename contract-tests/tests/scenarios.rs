@@ -676,3 +676,31 @@ async fn a_wrong_delivery_expectation_fails_naming_the_step_and_what_arrived() {
         "{text}"
     );
 }
+
+#[test]
+fn check_schema_reports_every_answer_of_the_shipped_scenarios_conforms_on_the_mock() {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
+        .args(["run", "--check-schema", "--scenarios"])
+        .arg(scenarios_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}");
+    let summary = stdout
+        .lines()
+        .find(|line| line.starts_with("schema check: "))
+        .unwrap_or_else(|| panic!("no schema-check summary in {stdout}"));
+    assert!(summary.ends_with(", 0 differ"), "{stdout}");
+    let checked: usize = summary
+        .trim_start_matches("schema check: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        checked > 50,
+        "the scenarios' answers were checked: {summary}"
+    );
+    assert!(!stdout.contains("DIFFERS"), "{stdout}");
+}

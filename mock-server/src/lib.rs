@@ -19,8 +19,9 @@
 //!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
 //!   status), and the tower layer that applies the control plane to every request.
 //! - `routes`: one module per resource, each handler parse → lock → rule → view, the
-//!   `/__admin` API and the dashboard page (`routes::dashboard`, its files in
-//!   `assets/dashboard/`); [`app`] assembles them.
+//!   `/__admin` API, the dashboard page (`routes::dashboard`, its files in
+//!   `assets/dashboard/`) and the mock's own OpenAPI document (`routes::openapi`, served at
+//!   `/openapi.json`); [`app`] assembles them.
 //! - `views`: how records are written on the wire, by a small JSON writer
 //!   (`views::writer`) straight into the response buffer.
 //! - `server`: serving on a listener, and [`MockServer`] for embedding in tests.

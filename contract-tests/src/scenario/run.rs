@@ -13,6 +13,7 @@ use super::schema::{
     Auth, Capture, DeliveriesSpec, ReceiverSpec, RequestSpec, Scenario, Step, DISCOVERED_VARS,
 };
 use crate::client::{ApiResponse, ClientConfig, ProcoreClient, RequestBody};
+use crate::conformance::SchemaCheck;
 use crate::error::{HarnessError, Result};
 use crate::receiver::{Delivered, Receiver};
 use crate::target::{Discovery, Target, STEP_ATTEMPTS};
@@ -87,6 +88,8 @@ pub struct Runner {
     started: AtomicUsize,
     /// Whether steps wait out 429s (`--no-retry-429` turns it off for every step).
     retry_429: bool,
+    /// `--check-schema`: every answer is also checked against Procore's schema.
+    schema_check: Option<std::sync::Arc<SchemaCheck>>,
 }
 
 impl Runner {
@@ -109,12 +112,19 @@ impl Runner {
             crux: powers.crux,
             started: AtomicUsize::new(0),
             retry_429: true,
+            schema_check: None,
         })
     }
 
     /// With `false`, no step waits out a 429: every 429 is the step's answer.
     pub fn retry_429(mut self, retry: bool) -> Self {
         self.retry_429 = retry;
+        self
+    }
+
+    /// Checks every answer against Procore's published schema as well (`--check-schema`).
+    pub fn check_schema(mut self, check: std::sync::Arc<SchemaCheck>) -> Self {
+        self.schema_check = Some(check);
         self
     }
 
@@ -296,6 +306,9 @@ impl Runner {
                     .send(request.auth, attempts, &method, &url, &headers, &body)
                     .await
                     .map_err(|e| failure(description.clone(), vec![e.to_string()], vars))?;
+                if let Some(check) = &self.schema_check {
+                    check.record(method.as_str(), &url, response.status, &response.body);
+                }
                 transcript.push(TranscriptEntry {
                     step: step.name.clone(),
                     request: normalize_path(&method, &url, vars),

@@ -181,9 +181,17 @@ where
                     Decision::Throttled {
                         status,
                         retry_after,
+                        window_secs,
                     } => {
-                        let mut response =
-                            ApiError::TooManyRequests { retry_after }.into_response();
+                        let window = match window_secs {
+                            3600 => "an hour".to_owned(),
+                            secs => format!("{secs} seconds"),
+                        };
+                        let mut response = ApiError::TooManyRequests {
+                            retry_after,
+                            window,
+                        }
+                        .into_response();
                         rate_headers(response.headers_mut(), status);
                         break 'answer response;
                     }

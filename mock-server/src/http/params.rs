@@ -12,7 +12,9 @@ use super::error::ApiError;
 use super::query::RequestUrl;
 use crate::config::Profile;
 use crate::domain::changes::UserChanges;
-use crate::domain::filters::{MemberQuery, SortKey, TimeRange, UserQuery, View};
+use crate::domain::filters::{
+    MemberQuery, SortKey, TemplateTypeFilter, TimeRange, UserQuery, View,
+};
 use crate::domain::sync::SyncItem;
 use crate::domain::webhooks::HookSettings;
 use crate::domain::{field_error, FieldErrors};
@@ -40,6 +42,16 @@ fn read_user_changes(
     for &name in TEXT_FIELDS {
         if let Some(value) = reader.text(name) {
             changes.text.push((name, value));
+        }
+    }
+    // Kept as text, but Procore's type is an integer: refuse what could not be written as one.
+    let extension = changes
+        .text
+        .iter()
+        .find(|(name, _)| *name == "business_phone_extension");
+    if let Some((_, Some(value))) = extension {
+        if value.trim().parse::<u64>().is_err() {
+            reader.fail("business_phone_extension", "must be an integer");
         }
     }
     changes.origin_id = reader.text("origin_id");
@@ -218,6 +230,21 @@ pub fn user_query(url: &RequestUrl) -> Result<UserQuery, ApiError> {
 }
 
 /// The query of a project-user list.
+/// Reads `filters[type]` of the company template list; absent is `project_tools`, as Procore
+/// documents; an unknown value is a 400 naming it.
+pub fn template_type(url: &RequestUrl) -> Result<TemplateTypeFilter, ApiError> {
+    match url.get("filters[type]") {
+        None => Ok(TemplateTypeFilter::default()),
+        Some("company_tools") => Ok(TemplateTypeFilter::CompanyTools),
+        Some("project_tools") => Ok(TemplateTypeFilter::ProjectTools),
+        Some("global") => Ok(TemplateTypeFilter::Global),
+        Some(other) => Err(ApiError::bad_field(
+            "filters[type]",
+            format!("must be company_tools, project_tools or global, got `{other}`"),
+        )),
+    }
+}
+
 pub fn member_query(url: &RequestUrl) -> Result<MemberQuery, ApiError> {
     Ok(MemberQuery {
         search: url

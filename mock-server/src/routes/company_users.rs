@@ -107,6 +107,7 @@ fn list(
         state,
         page: &page,
         view: query.view,
+        active,
         directory: &directory,
     };
     Ok(if query.sort.is_empty() {
@@ -128,6 +129,8 @@ struct ListPage<'a> {
     state: &'a AppState,
     page: &'a Page<'a>,
     view: Option<View>,
+    /// Whether this is the active list (the inactive list has its own item schema).
+    active: bool,
     directory: &'a Directory,
 }
 
@@ -138,6 +141,7 @@ impl<'a> ListPage<'a> {
         let shape = match self.view {
             Some(View::IdsOnly) => return self.page.answer(users.map(|user| user.id), total),
             Some(View::Extended) => UserShape::Extended,
+            Some(View::Normal) | None if !self.active => UserShape::Inactive,
             Some(View::Normal) | None => UserShape::List,
         };
         let views = users.map(|user| CompanyUserView {

@@ -6,6 +6,7 @@ pub mod company_users;
 pub mod crux;
 pub mod dashboard;
 pub mod oauth;
+pub mod openapi;
 pub mod project_users;
 pub mod vendors;
 pub mod webhooks;
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(vendors::routes())
         .merge(webhooks::routes())
         .merge(admin::routes(state))
+        .merge(openapi::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde_json::Value;
 
 use crate::domain::project_users::{self, Joining};
 use crate::domain::webhooks::{Change, EventType};
@@ -97,12 +96,13 @@ async fn add(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    let params = body
-        .fields
-        .get("user")
-        .and_then(Value::as_object)
-        .unwrap_or(&body.fields);
-    let template = params::template_id(params)?;
+    // No body at all adds with the default template; a body must nest its fields under `user`
+    // like every other write (a flat `{"permission_template_id": N}` is a 400, not ignored).
+    let template = if body.fields.is_empty() {
+        None
+    } else {
+        params::template_id(body.root("user")?)?
+    };
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
     let added = Change::project_user(EventType::Create, project_id, id);

@@ -4,15 +4,18 @@ mod helpers;
 
 mod company_users;
 mod concurrency;
+mod conformance;
 mod control_plane;
 mod crux;
 mod dashboard;
 mod directory;
 mod errors;
+mod fidelity;
 mod filter_properties;
 mod fixtures;
 mod hardening;
 mod oauth;
+mod openapi;
 mod pagination;
 mod profiles;
 mod project_users;
