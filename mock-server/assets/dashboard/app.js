@@ -378,7 +378,77 @@ async function loadControl() {
     el("td", {}, el("button", { onclick: () => attempt(async () => { await api("DELETE", `/__admin/faults/${rule.id}`); await loadControl(); }) }, "Remove"))));
   $("#faults-body").replaceChildren(...rows);
   if (!rows.length) $("#faults-body").append(el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No fault rules.")));
+  await loadWebhooks();
 }
+
+// ---------------------------------------------------------------- control: webhooks
+
+/** How many attempts the Webhooks card lists (the mock keeps more; the API has them all). */
+const SHOWN_ATTEMPTS = 50;
+// Each load takes a ticket; an answer older than one already drawn is dropped, so a slow
+// poll never paints over what a flush just showed.
+const webhooks = { issued: 0, drawn: 0 };
+
+const eventText = (event) => `${event.resource_name} ${event.event_type}`;
+const outcomeBadge = (outcome) => el("span", { class: outcome === "ok" ? "badge ok" : "badge off" }, outcome);
+
+/** Waiting events and logged attempts across hooks, from `/__admin/webhooks/deliveries`. */
+async function loadWebhooks() {
+  const ticket = ++webhooks.issued;
+  const [overview, deliveries] = await Promise.all([
+    api("GET", "/__admin/webhooks"),
+    api("GET", "/__admin/webhooks/deliveries"),
+  ]);
+  if (ticket < webhooks.drawn) return;
+  webhooks.drawn = ticket;
+  const hooks = overview.companies.reduce((n, c) => n + c.hooks.length, 0);
+  const dropped = overview.companies.reduce((n, c) => n + c.dropped_total, 0);
+  // Attempt ids count per company, so the newest are found by completion time on the mock clock.
+  const attempts = deliveries.past.slice().sort((a, b) =>
+    a.completed_at < b.completed_at ? -1 : a.completed_at > b.completed_at ? 1 : a.id - b.id);
+  const failing = attempts.filter((d) => d.outcome !== "ok");
+  $("#webhooks-summary").textContent = `${hooks} hook${hooks === 1 ? "" : "s"} · ${deliveries.pending.length} waiting · `
+    + `${overview.in_flight} in flight · ${failing.length} failed of ${attempts.length} attempts · ${dropped} dropped (queue full)`;
+
+  const pending = deliveries.pending.map((waiting) => el("tr", {},
+    el("td", {}, waiting.hook_id),
+    el("td", { class: "path" }, waiting.destination_url),
+    el("td", {}, eventText(waiting.event)),
+    el("td", {}, waiting.event.resource_id),
+    el("td", {}, waiting.held ? `${waiting.due_at} (held by a delivery fault rule)` : waiting.due_at)));
+  $("#webhooks-pending").replaceChildren(...pending);
+  if (!pending.length) $("#webhooks-pending").append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing waiting.")));
+
+  const listed = $("#webhooks-failing-only").checked ? failing : attempts;
+  const past = listed.slice(-SHOWN_ATTEMPTS).reverse().map((delivery) => el("tr", {},
+    el("td", {}, delivery.id),
+    el("td", {}, delivery.hook_id),
+    el("td", {}, eventText(delivery.event)),
+    el("td", {}, delivery.event.resource_id),
+    el("td", {}, delivery.completed_at),
+    el("td", { class: delivery.response_status ? statusClass(delivery.response_status) : "status s5" },
+      delivery.response_status || delivery.response_error || "not sent"),
+    el("td", {}, outcomeBadge(delivery.outcome))));
+  $("#webhooks-past").replaceChildren(...past);
+  if (!past.length) $("#webhooks-past").append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No attempts logged.")));
+}
+
+$("#webhooks-failing-only").addEventListener("change", () => attempt(loadWebhooks));
+
+$("#webhooks-flush").addEventListener("click", () => attempt(async () => {
+  const button = $("#webhooks-flush");
+  button.disabled = true;
+  $("#webhooks-flushed").textContent = "flushing…";
+  try {
+    const report = await api("POST", "/__admin/webhooks/flush");
+    $("#webhooks-flushed").textContent = report.pending
+      ? `Flushed: ${report.pending} still waiting, next due ${report.next_due_at} (mock clock)`
+      : "Flushed: nothing left waiting";
+  } finally {
+    button.disabled = false;
+  }
+  await loadWebhooks();
+}));
 
 $("#clock-freeze").addEventListener("click", () => attempt(async () => {
   await api("PUT", "/__admin/clock", { frozen: $("#clock-freeze").dataset.frozen !== "true" });
@@ -421,10 +491,12 @@ $("#fault-add").addEventListener("submit", (event) => {
 
 window.addEventListener("hashchange", route);
 route();
-// Live: the visible view polls the admin API; the Control view refreshes on each action only,
-// so a half-typed form is never redrawn under the user.
+// Live: the visible view polls the admin API. The Control view refreshes its forms on each
+// action only, so a half-typed form is never redrawn under the user; its webhook tables, which
+// the delivery worker changes in the background, are polled.
 setInterval(() => {
   if (current === "requests") attempt(pollRequests);
   if (current === "limits") attempt(loadApps);
+  if (current === "control") attempt(loadWebhooks);
   attempt(loadClock);
 }, 1000);

@@ -1,7 +1,7 @@
 //! The dashboard at `/__admin/ui`: served behind the admin guard with its assets compiled in,
 //! and driven in a real headless Chromium over WebDriver (Debian's `chromium` and
 //! `chromium-driver`; `.ci/run` installs them). Screenshots of each view are saved under
-//! `target/tmp/dashboard/`.
+//! `target/tmp/dashboard/`. Webhook deliveries go to a real receiver on a loopback port.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -18,6 +18,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::webhooks::{company_hook, Behaviour, Receiver, USER_EVENTS};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -230,6 +231,12 @@ async fn type_into(browser: &Client, css: &str, text: &str) {
     .await;
 }
 
+/// Scrolls the element `css` finds into view (for a screenshot of it).
+async fn scroll_to(browser: &Client, css: &str) {
+    let script = "document.querySelector(arguments[0]).scrollIntoView();";
+    browser.execute(script, vec![json!(css)]).await.unwrap();
+}
+
 /// Saves a screenshot of the page as `target/tmp/dashboard/<name>.png`.
 async fn screenshot(browser: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
@@ -419,6 +426,113 @@ async fn the_dashboard_shows_requests_directory_limits_and_drives_the_control_pl
                 rows.len() == 1 && rows[0].contains("No requests")
             })
             .await;
+        })
+        .await;
+}
+
+/// The last cell of a table row's text (cells are tab-separated in `innerText`).
+fn last_cell(row: &str) -> &str {
+    row.trim_end().rsplit('\t').next().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_view_shows_a_failing_webhook_delivery_until_a_flush_delivers_it() {
+    let app = TestApp::frozen().await;
+    let receiver = Receiver::start(Behaviour::Status(500)).await;
+    let hook = company_hook(&app, &receiver.url, "procore", &USER_EVENTS).await;
+    let page = format!("{}#control", app.url("/__admin/ui"));
+    Browser::start()
+        .await
+        .run(|browser| async move {
+            browser.goto(&page).await.unwrap();
+            wait_for(&browser, "#webhooks-pending tr", |rows| {
+                first_is(rows, |x| x.contains("Nothing waiting"))
+            })
+            .await;
+
+            // The worker tries at once; the receiver's 500 leaves the event waiting for its
+            // retry 1 s later on the mock clock. The card polls, so both show without a click.
+            let ada = app.create_user("Lovelace", "ada@example.com").await;
+            let waiting = wait_for(&browser, "#webhooks-pending tr", |rows| {
+                rows.len() == 1 && rows[0].contains("2030-01-01T00:00:01.000Z")
+            })
+            .await;
+            for expected in [
+                hook.to_string(),
+                receiver.url.clone(),
+                "Company Users create".to_owned(),
+                ada.to_string(),
+            ] {
+                assert!(
+                    waiting[0].contains(&expected),
+                    "{expected} in {}",
+                    waiting[0]
+                );
+            }
+            let attempts = wait_for(&browser, "#webhooks-past tr", |rows| {
+                rows.len() == 1 && last_cell(&rows[0]) == "retried"
+            })
+            .await;
+            assert!(attempts[0].contains("500"), "{}", attempts[0]);
+            wait_for(&browser, "#webhooks-summary", |t| {
+                first_is(t, |x| {
+                    x.contains("1 waiting") && x.contains("1 failed of 1")
+                })
+            })
+            .await;
+            scroll_to(&browser, "#webhooks").await;
+            screenshot(&browser, "webhooks-failing").await;
+
+            // Flush on the frozen clock: the retry is not due yet, and the page says when it is.
+            click(&browser, "#webhooks-flush").await;
+            wait_for(&browser, "#webhooks-flushed", |t| {
+                first_is(t, |x| {
+                    x.contains("1 still waiting") && x.contains("2030-01-01T00:00:01.000Z")
+                })
+            })
+            .await;
+            assert_eq!(receiver.events().len(), 1, "a frozen clock holds the retry");
+
+            // The receiver recovers; advance the clock to the retry and flush: delivered.
+            receiver.answer(Behaviour::Status(200));
+            type_into(&browser, "#advance-seconds", "1").await;
+            click(&browser, "#clock-advance button").await;
+            wait_for(&browser, "#clock-now", |t| {
+                first_is(t, |x| x == "2030-01-01T00:00:01.000Z")
+            })
+            .await;
+            click(&browser, "#webhooks-flush").await;
+            wait_for(&browser, "#webhooks-flushed", |t| {
+                first_is(t, |x| x.contains("nothing left waiting"))
+            })
+            .await;
+            wait_for(&browser, "#webhooks-pending tr", |rows| {
+                first_is(rows, |x| x.contains("Nothing waiting"))
+            })
+            .await;
+            let attempts = wait_for(&browser, "#webhooks-past tr", |rows| {
+                rows.len() == 2 && last_cell(&rows[0]) == "ok"
+            })
+            .await;
+            assert!(attempts[0].contains("200"), "{}", attempts[0]);
+            assert_eq!(last_cell(&attempts[1]), "retried", "newest first");
+            let create = ("Company Users".to_owned(), "create".to_owned(), ada);
+            assert_eq!(
+                receiver.events(),
+                [create.clone(), create],
+                "the failed try, then the retry"
+            );
+
+            // Failing only: the successful attempt is hidden.
+            click(&browser, "#webhooks-failing-only").await;
+            wait_for(&browser, "#webhooks-past tr", |rows| {
+                rows.len() == 1 && last_cell(&rows[0]) == "retried"
+            })
+            .await;
+            click(&browser, "#webhooks-failing-only").await;
+            wait_for(&browser, "#webhooks-past tr", |rows| rows.len() == 2).await;
+            scroll_to(&browser, "#webhooks").await;
+            screenshot(&browser, "webhooks-delivered").await;
         })
         .await;
 }

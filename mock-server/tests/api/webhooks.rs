@@ -15,7 +15,7 @@ use crate::helpers::*;
 
 /// How a test receiver answers.
 #[derive(Clone, Copy, Debug)]
-enum Behaviour {
+pub(crate) enum Behaviour {
     Status(u16),
     /// Never answers.
     Hang,
@@ -29,14 +29,14 @@ struct Received {
 }
 
 /// A webhook receiver on a loopback port.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
 }
 
 impl Receiver {
-    async fn start(behaviour: Behaviour) -> Self {
+    pub(crate) async fn start(behaviour: Behaviour) -> Self {
         let received = Arc::new(Mutex::new(Vec::new()));
         let behaviour = Arc::new(Mutex::new(behaviour));
         let (log, answer) = (received.clone(), behaviour.clone());
@@ -66,7 +66,7 @@ impl Receiver {
         }
     }
 
-    fn answer(&self, behaviour: Behaviour) {
+    pub(crate) fn answer(&self, behaviour: Behaviour) {
         *self.behaviour.lock() = behaviour;
     }
 
@@ -75,7 +75,7 @@ impl Receiver {
     }
 
     /// `(resource_name, event_type, resource_id)` of each delivery received.
-    fn events(&self) -> Vec<(String, String, u64)> {
+    pub(crate) fn events(&self) -> Vec<(String, String, u64)> {
         self.received()
             .iter()
             .map(|r| {
@@ -134,7 +134,12 @@ async fn advance(app: &TestApp, seconds: f64) {
 }
 
 /// Creates a company hook on `url` in `namespace` watching `triggers`; returns its id.
-async fn company_hook(app: &TestApp, url: &str, namespace: &str, triggers: &[(&str, &str)]) -> u64 {
+pub(crate) async fn company_hook(
+    app: &TestApp,
+    url: &str,
+    namespace: &str,
+    triggers: &[(&str, &str)],
+) -> u64 {
     let response = app
         .post_json(
             "/rest/v1.0/webhooks/hooks",
@@ -167,7 +172,7 @@ async fn company_hook(app: &TestApp, url: &str, namespace: &str, triggers: &[(&s
     hook
 }
 
-const USER_EVENTS: [(&str, &str); 3] = [
+pub(crate) const USER_EVENTS: [(&str, &str); 3] = [
     ("Company Users", "create"),
     ("Company Users", "update"),
     ("Company Users", "delete"),
