@@ -185,6 +185,12 @@ impl AdminApi {
             .map(drop)
     }
 
+    /// `POST /__admin/webhooks/flush`: delivers every webhook event due now and answers once
+    /// the receivers have been called, with what is still waiting.
+    pub async fn flush_webhooks(&self) -> Result<Value> {
+        self.call(Method::POST, "/webhooks/flush", None).await
+    }
+
     /// `POST /__admin/faults`: adds a fault rule.
     pub async fn add_fault(&self, rule: &Value) -> Result<Value> {
         self.call(Method::POST, "/faults", Some(rule)).await

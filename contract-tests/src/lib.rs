@@ -12,21 +12,26 @@
 //!   handling) that integrators can copy; it depends on no other module.
 //! - [`error`]: the harness's error type.
 //! - [`scenario`]: scenario files, their runner and reports (text, JUnit).
+//! - [`receiver`]: a webhook receiver on a loopback port that records what it is sent.
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
 //! - [`lifecycle`]: runs random lifecycles against targets, checks each step against the model,
 //!   and shrinks failures.
 //! - [`rehearsal`]: drives a mock into its rate limits with polite or naive virtual clients, on
 //!   the mock's clock, and grades clients from the mock's request journal.
+//! - [`conformance`]: `--check-schema`, every answer checked against Procore's published
+//!   schema (embedded).
 //! - [`coverage`]: which statuses a client's traffic met per operation, and how to provoke
 //!   the rest.
 
 pub mod admin;
 pub mod client;
+pub mod conformance;
 pub mod coverage;
 pub mod error;
 pub mod lifecycle;
 pub mod model;
+pub mod receiver;
 pub mod rehearsal;
 pub mod scenario;
 pub mod target;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use procore_contract::admin::{JournalFilter, Since};
+use procore_contract::conformance::SchemaCheck;
 use procore_contract::coverage;
 use procore_contract::lifecycle::{self, LifecycleOptions};
 use procore_contract::rehearsal::{self, audit, chart, RehearsalOptions, Strategy};
@@ -77,6 +78,10 @@ struct RunArgs {
     /// Check every 429 as a step's answer instead of waiting it out and retrying.
     #[arg(long)]
     no_retry_429: bool,
+    /// Also check every answer against Procore's published schema (embedded) and report
+    /// where answers differ from it; the exit code still reflects the scenarios only.
+    #[arg(long)]
+    check_schema: bool,
 }
 
 #[derive(Args)]
@@ -206,7 +211,13 @@ async fn run_scenarios(args: RunArgs) -> anyhow::Result<bool> {
         anyhow::bail!("no scenarios to run in {}", args.scenarios.display());
     }
     let target = Target::open(&args.target)?.with_reset_policy(args.reset.policy())?;
-    let runner = Runner::connect(target).await?.retry_429(!args.no_retry_429);
+    let mut runner = Runner::connect(target).await?.retry_429(!args.no_retry_429);
+    let schema_check = args
+        .check_schema
+        .then(|| std::sync::Arc::new(SchemaCheck::new()));
+    if let Some(check) = &schema_check {
+        runner = runner.check_schema(std::sync::Arc::clone(check));
+    }
     let bar = progress_bar(
         scenarios.len() as u64,
         "{bar:30} {pos}/{len} scenarios {msg}",
@@ -224,6 +235,9 @@ async fn run_scenarios(args: RunArgs) -> anyhow::Result<bool> {
     let reset = runner.target().reset_note("scenario");
     println!("{reset}");
     print!("{}", report::text(&results));
+    if let Some(check) = &schema_check {
+        print!("{}", check.report());
+    }
     if let Some(path) = args.junit {
         std::fs::write(&path, report::junit(&results, &reset))
             .with_context(|| format!("writing {}", path.display()))?;

@@ -550,7 +550,10 @@ impl Target {
         let company_templates = self
             .get_all(
                 &scoped,
-                &format!("/rest/v1.0/companies/{company_id}/permission_templates"),
+                // Procore lists project templates unless asked for another type.
+                &format!(
+                    "/rest/v1.0/companies/{company_id}/permission_templates?filters[type]=company_tools"
+                ),
             )
             .await?;
         Ok(Discovery {

@@ -208,6 +208,38 @@ fn the_cli_keeps_a_running_mocks_fault_rule_only_under_reset_never() {
     assert!(stdout.starts_with("reset: before each case"), "{stdout}");
 }
 
+/// Lifecycles on a mock check every step's webhook deliveries against the model: a mock that
+/// loses `Project Users` deliveries (a drop rule on deliveries) is caught at the first add.
+#[test]
+fn a_mock_that_loses_webhook_deliveries_is_caught() {
+    let server = unlimited_mock();
+    let target = running_with_faults(&server, &[]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let drop_memberships = json!({"action": "drop", "resource_name": "Project Users"});
+    let (status, _) = runtime
+        .block_on(target.admin().unwrap().send(
+            reqwest::Method::POST,
+            "/webhooks/faults",
+            Some(&drop_memberships),
+        ))
+        .unwrap();
+    assert_eq!(status, 201);
+    let report = lifecycle::run(&target, None, &options(64));
+    let failure = report.failure.expect("the lost deliveries are caught");
+    assert!(
+        failure.contains("webhook deliveries differ from the model"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("expected [\"Project Users create"),
+        "{failure}"
+    );
+    assert!(failure.contains("delivered []"), "{failure}");
+}
+
 /// The Crux invariant bites: a target that acknowledges revokes without applying them is
 /// caught, and the failure names the revoke.
 #[test]

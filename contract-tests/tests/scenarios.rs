@@ -638,3 +638,69 @@ fn the_embedded_target_loads_a_fixture_file_and_logs_in_as_its_app() {
         "the fixture has no default app"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_delivery_expectation_fails_naming_the_step_and_what_arrived() {
+    let scenario = Scenario::parse(
+        r#"{"name": "wrong-deliveries", "requires": ["mock-only"], "steps": [
+            {"name": "start", "receiver": {"name": "hooks"}},
+            {"name": "register", "request": {"method": "POST", "path": "/rest/v1.0/webhooks/hooks",
+              "json": {"company_id": "{{company_id}}", "hook": {"destination_url": "{{hooks_url}}"}}},
+             "expect": {"status": 201}, "capture": {"hook_id": "/id"}},
+            {"name": "watch creates", "request": {"method": "POST", "path": "/rest/v1.0/webhooks/hooks/{{hook_id}}/triggers",
+              "json": {"company_id": "{{company_id}}", "trigger": {"resource_name": "Company Users", "event_type": "create"}}},
+             "expect": {"status": 201}},
+            {"name": "create", "request": {"method": "POST", "path": "/rest/v1.0/companies/{{company_id}}/users",
+              "json": {"user": {"last_name": "Hopper", "email_address": "g.{{run_id}}@example.com"}}},
+             "expect": {"status": 201}},
+            {"name": "expect an update", "deliveries": {"receiver": "hooks",
+              "events": [{"event_type": "update"}], "headers": {"Authorization": "Bearer nothing"}}}
+        ]}"#,
+        "wrong-deliveries.json",
+    )
+    .unwrap();
+    let runner = embedded_runner().await;
+    let result = runner.run(&scenario).await;
+    let Outcome::Failed(failure) = &result.outcome else {
+        panic!("the scenario must fail");
+    };
+    assert_eq!(failure.step, 5);
+    assert_eq!(failure.step_name, "expect an update");
+    let text = report::text(std::slice::from_ref(&result));
+    assert!(
+        text.contains("delivery 0 /event_type: expected \"update\", got \"create\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("delivery 0 header Authorization: expected \"Bearer nothing\", got None"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_schema_reports_every_answer_of_the_shipped_scenarios_conforms_on_the_mock() {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_procore-contract"))
+        .args(["run", "--check-schema", "--scenarios"])
+        .arg(scenarios_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}");
+    let summary = stdout
+        .lines()
+        .find(|line| line.starts_with("schema check: "))
+        .unwrap_or_else(|| panic!("no schema-check summary in {stdout}"));
+    assert!(summary.ends_with(", 0 differ"), "{stdout}");
+    let checked: usize = summary
+        .trim_start_matches("schema check: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        checked > 50,
+        "the scenarios' answers were checked: {summary}"
+    );
+    assert!(!stdout.contains("DIFFERS"), "{stdout}");
+}

@@ -82,6 +82,14 @@ pub struct Config {
     #[arg(long, env = "PROCORE_MOCK_STATE_FILE")]
     pub state_file: Option<PathBuf>,
 
+    /// How long a webhook receiver has to answer a delivery, in milliseconds (Procore: 5 s).
+    #[arg(long, env = "PROCORE_MOCK_WEBHOOK_TIMEOUT_MS", default_value_t = crate::domain::webhooks::DEFAULT_TIMEOUT_MS)]
+    pub webhook_timeout_ms: u64,
+
+    /// Most webhook events waiting for delivery per company; events beyond it are dropped
+    /// (and listed by `GET /__admin/webhooks`).
+    #[arg(long, env = "PROCORE_MOCK_WEBHOOK_QUEUE_SIZE", default_value_t = DEFAULT_WEBHOOK_QUEUE_SIZE)]
+    pub webhook_queue_size: usize,
     /// Bytes of requests the journal holds at most (headers, bodies, paths: all it keeps);
     /// the oldest entries give way first.
     #[arg(long, env = "PROCORE_MOCK_JOURNAL_MAX_BYTES", default_value_t = DEFAULT_JOURNAL_MAX_BYTES)]
@@ -142,6 +150,9 @@ pub const DEFAULT_JOURNAL_SIZE: usize = 10_000;
 /// The journal's byte budget by default: 32 MiB, a few kilobytes per entry of a full journal.
 pub const DEFAULT_JOURNAL_MAX_BYTES: usize = 32 * 1024 * 1024;
 
+/// Webhook events waiting per company by default.
+pub const DEFAULT_WEBHOOK_QUEUE_SIZE: usize = 10_000;
+
 /// Four mebibytes: room for an avatar upload, small enough to refuse floods.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Largest avatar image accepted by default.
@@ -161,6 +172,8 @@ impl Default for Config {
             journal_size: DEFAULT_JOURNAL_SIZE,
             admin_token: None,
             state_file: None,
+            webhook_timeout_ms: crate::domain::webhooks::DEFAULT_TIMEOUT_MS,
+            webhook_queue_size: DEFAULT_WEBHOOK_QUEUE_SIZE,
             journal_max_bytes: DEFAULT_JOURNAL_MAX_BYTES,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),

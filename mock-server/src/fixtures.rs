@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::store::directory::Directory;
 use crate::store::oauth::Credentials;
 use crate::store::user::email_key;
-use crate::store::{Company, OAuthApp, PermissionTemplate, Project, Store, User, Vendor};
+use crate::store::{
+    Company, CompanyWebhooks, OAuthApp, PermissionTemplate, Project, Store, User, Vendor,
+};
 
 /// The built-in default data, as shipped in `scenarios/fixtures/default.json`.
 pub const DEFAULT_FIXTURE_JSON: &str = include_str!("../../scenarios/fixtures/default.json");
@@ -74,6 +76,9 @@ pub struct CompanyFixture {
     /// Projects with their members.
     #[serde(default)]
     pub projects: Vec<Project>,
+    /// Webhook hooks with their triggers, waiting events and delivery logs.
+    #[serde(default, skip_serializing_if = "CompanyWebhooks::is_unused")]
+    pub webhooks: CompanyWebhooks,
 }
 
 fn default_true() -> bool {
@@ -137,7 +142,9 @@ impl Fixture {
             let ids = ids.chain(company.permission_templates.iter().map(|t| t.id));
             let ids = ids.chain(company.users.iter().map(|u| u.id));
             let ids = ids.chain(company.projects.iter().map(|p| p.id));
-            highest = ids.fold(highest, u64::max);
+            highest = ids
+                .fold(highest, u64::max)
+                .max(company.webhooks.highest_id());
         }
         highest
     }
@@ -182,6 +189,13 @@ impl Fixture {
             for (i, user) in company.users.iter().enumerate() {
                 unique_id(user.id, format!("{at}.users[{i}].id"))?;
                 user_company.insert(user.id, company.id);
+            }
+            for (i, hook) in company.webhooks.hooks.values().enumerate() {
+                unique_id(hook.id, format!("{at}.webhooks.hooks[{i}].id"))?;
+                for (t, trigger) in hook.triggers.iter().enumerate() {
+                    let path = format!("{at}.webhooks.hooks[{i}].triggers[{t}].id");
+                    unique_id(trigger.id, path)?;
+                }
             }
             company.validate_references(&at)?;
         }
@@ -259,12 +273,9 @@ impl Fixture {
                 // Validation already proved uniqueness, so this cannot clash.
                 let _ = directory.put_user(user);
             }
-            store.insert_company(Company::new(
-                company.id,
-                company.name,
-                company.is_active,
-                directory,
-            ));
+            let tenant = Company::new(company.id, company.name, company.is_active, directory);
+            *tenant.webhooks() = company.webhooks;
+            store.insert_company(tenant);
         }
         for app in self.oauth_apps {
             store.oauth.insert_app(app);
@@ -335,6 +346,7 @@ impl CompanyFixture {
             permission_templates: directory.templates.values().cloned().collect(),
             users: directory.users().cloned().collect(),
             projects: directory.projects.values().cloned().collect(),
+            webhooks: company.webhooks().clone(),
         }
     }
 
@@ -434,6 +446,7 @@ impl CompanyFixture {
                 }
             }
         }
+        self.validate_webhooks(at, &project_ids)?;
         let user_ids: HashSet<u64> = self.users.iter().map(|u| u.id).collect();
         for (pi, project) in self.projects.iter().enumerate() {
             for (mi, member) in project.members.values().enumerate() {
@@ -457,6 +470,60 @@ impl CompanyFixture {
                         ));
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hooks must name a project of this company and hold what the API would have accepted;
+    /// event and delivery ids must lie below `next_id`.
+    fn validate_webhooks(&self, at: &str, project_ids: &HashSet<u64>) -> Result<(), FixtureError> {
+        use crate::domain::webhooks as rules;
+        let webhooks = &self.webhooks;
+        for (i, hook) in webhooks.hooks.values().enumerate() {
+            let path = format!("{at}.webhooks.hooks[{i}]");
+            let invalid = |field: &str, err: crate::domain::DomainError| {
+                FixtureError::at(format!("{path}.{field}"), err.to_string())
+            };
+            if let Some(project_id) = hook.owned_by_project_id {
+                if !project_ids.contains(&project_id) {
+                    return Err(FixtureError::at(
+                        format!("{path}.owned_by_project_id"),
+                        format!("no project of this company has id {project_id}"),
+                    ));
+                }
+            }
+            rules::validate_namespace(&hook.namespace).map_err(|e| invalid("namespace", e))?;
+            rules::validate_api_version(&hook.api_version)
+                .map_err(|e| invalid("api_version", e))?;
+            rules::validate_destination_url(&hook.destination_url)
+                .map_err(|e| invalid("destination_url", e))?;
+            rules::validate_destination_headers(
+                hook.destination_headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|e| invalid("destination_headers", e))?;
+            for (t, trigger) in hook.triggers.iter().enumerate() {
+                rules::check_trigger(
+                    trigger.resource_name.name(),
+                    trigger.event_type.as_str(),
+                    hook.scope(self.id),
+                )
+                .map_err(|e| invalid(&format!("triggers[{t}]"), e))?;
+            }
+            let highest = hook
+                .pending
+                .iter()
+                .map(|p| p.event.id)
+                .chain(hook.deliveries.iter().flat_map(|d| [d.id, d.event_id]))
+                .max()
+                .unwrap_or(0);
+            if highest >= webhooks.next_id {
+                return Err(FixtureError::at(
+                    format!("{at}.webhooks.next_id"),
+                    format!("must be above every event and delivery id (found {highest})"),
+                ));
             }
         }
         Ok(())

@@ -10,14 +10,18 @@
 //!   credentials). No HTTP in here.
 //! - `domain`: every Procore rule, as plain functions over the store that refuse with their
 //!   own `domain::DomainError`.
-//! - `control`: the control plane's data: rate limits, fault rules, the request journal and
-//!   the state file.
+//! - `control`: the control plane's data: rate limits, fault rules, the request journal (with
+//!   the [`RequestMatcher`] tests verify it by) and the state file.
+//! - `delivery`: the webhook delivery engine: a bounded background worker that POSTs queued
+//!   events to hooks, retrying on the mock clock, with fault rules for deliveries.
 //! - `http`: each client connection with its timeouts (`http::connection`), and what routes
 //!   share: reading requests into the domain's inputs, auth, bodies (one reader with the
 //!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
 //!   status), and the tower layer that applies the control plane to every request.
-//! - `routes`: one module per resource, each handler parse → lock → rule → view; [`app`]
-//!   assembles them.
+//! - `routes`: one module per resource, each handler parse → lock → rule → view, the
+//!   `/__admin` API, the dashboard page (`routes::dashboard`, its files in
+//!   `assets/dashboard/`) and the mock's own OpenAPI document (`routes::openapi`, served at
+//!   `/openapi.json`); [`app`] assembles them.
 //! - `views`: how records are written on the wire, by a small JSON writer
 //!   (`views::writer`) straight into the response buffer.
 //! - `server`: serving on a listener, and [`MockServer`] for embedding in tests.
@@ -30,17 +34,20 @@
 //!
 //! The modules are private; the crate's public API is what is re-exported below: [`MockServer`]
 //! and its [`MockServerBuilder`], [`Config`], [`Profile`], [`Fixture`], [`Clock`], [`app`],
-//! [`run`], the [`JournalEntry`] values of [`MockServer::received_requests`], and [`AppState`]
+//! [`run`], the [`JournalEntry`] values of [`MockServer::received_requests`] and the
+//! [`RequestMatcher`] (with its [`Expect`]) of [`MockServer::requests_matching`], and [`AppState`]
 //! (for [`app`]) and [`FixtureError`] as those signatures need them.
 //!
 //! Imports point one way: `routes` → `http`, `domain`, `views` → `store`. `domain` imports
-//! nothing from `http`, `routes` or `views`; `control` imports nothing else of the crate; no
-//! module imports `routes` but `lib.rs`.
+//! nothing from `http`, `routes` or `views`; `control` imports nothing else of the crate;
+//! `delivery` (which `routes` and `server` drive) takes its rules from `domain` and its data
+//! from `store`; no module imports `routes` but `lib.rs`.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod control;
+pub(crate) mod delivery;
 pub(crate) mod domain;
 pub(crate) mod fixtures;
 pub(crate) mod http;
@@ -58,6 +65,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub use clock::Clock;
 pub use config::{Config, Profile};
 pub use control::journal::JournalEntry;
+pub use control::matcher::{Expect, RequestMatcher};
 pub use fixtures::{Fixture, FixtureError};
 pub use server::{run, MockServer, MockServerBuilder};
 pub use state::AppState;

@@ -12,13 +12,15 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::control::journal::JournalEntry;
+use crate::control::matcher::RequestMatcher;
 use crate::fixtures::Fixture;
 use crate::http::connection::{self, Timeouts};
 use crate::state::AppState;
 
-/// Serves the mock on `listener` until `shutdown` resolves. Then it stops accepting, lets the
-/// requests in flight finish for up to `--shutdown-grace` (a stalled client cannot hold the
-/// shutdown up longer), and writes the state file when one is configured.
+/// Serves the mock on `listener` (and delivers webhooks) until `shutdown` resolves. Then it
+/// stops accepting, lets the requests in flight finish for up to `--shutdown-grace` (a stalled
+/// client cannot hold the shutdown up longer), and writes the state file when one is
+/// configured.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -31,6 +33,8 @@ pub async fn run(
     };
     let grace = config.shutdown_grace;
     let app = crate::app(state.clone());
+    // Webhook deliveries go on beside the requests, for as long as the server serves.
+    let deliveries = tokio::spawn(crate::delivery::run(state.clone()));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -51,6 +55,7 @@ pub async fn run(
         }
     }
     drop(listener);
+    deliveries.abort();
     let open = graceful.count();
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
@@ -148,7 +153,24 @@ impl MockServer {
     /// assert_eq!(requests[0].status, 401, "no token was sent");
     /// ```
     pub fn received_requests(&self) -> Vec<JournalEntry> {
-        self.state.control().journal.entries(None, None, None)
+        self.state.control().journal.entries(|_| true, None)
+    }
+
+    /// The journaled requests that `matcher` matches, oldest first: what
+    /// `POST /__admin/requests/count` answers, for asserting what an integration did.
+    ///
+    /// ```
+    /// use procore_mock::{MockServer, RequestMatcher};
+    ///
+    /// let server = MockServer::start();
+    /// let deletes = RequestMatcher::new().method("DELETE");
+    /// assert!(server.requests_matching(&deletes).is_empty());
+    /// ```
+    pub fn requests_matching(&self, matcher: &RequestMatcher) -> Vec<JournalEntry> {
+        self.state
+            .control()
+            .journal
+            .entries(|entry| matcher.matches(entry), None)
     }
 }
 

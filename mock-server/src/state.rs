@@ -12,8 +12,10 @@ use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::control::limiter::Limits;
 use crate::control::Control;
+use crate::delivery::Engine;
+use crate::domain::webhooks::{Actor, Change};
 use crate::fixtures::Fixture;
-use crate::store::Store;
+use crate::store::{Company, Store};
 
 /// Cheap to clone: one `Arc` around everything.
 #[derive(Clone, Debug)]
@@ -32,6 +34,8 @@ struct Inner {
     fixture: Fixture,
     /// Rate limits, faults and the journal.
     control: Control,
+    /// Webhook deliveries.
+    webhooks: Engine,
 }
 
 impl AppState {
@@ -43,6 +47,7 @@ impl AppState {
             spike: config.rate_limit_spike,
         };
         let control = Control::new(limits, config.journal_size, config.journal_max_bytes);
+        let webhooks = Engine::new(&config);
         Self {
             inner: Arc::new(Inner {
                 store: ArcSwap::from_pointee(store),
@@ -50,6 +55,7 @@ impl AppState {
                 config,
                 fixture,
                 control,
+                webhooks,
             }),
         }
     }
@@ -59,11 +65,27 @@ impl AppState {
         &self.inner.control
     }
 
-    /// Back to the starting fixture: data, credentials, the limits given at start and their
-    /// counts, journal and faults. The clock stays where it is.
+    /// The webhook delivery engine.
+    pub(crate) fn webhooks(&self) -> &Engine {
+        &self.inner.webhooks
+    }
+
+    /// Reports changes a request just committed in `company` to the webhooks that watch them:
+    /// the one seam between the API and webhooks. Call it where the change commits, still
+    /// holding the company's directory lock, so events keep commit order. It only queues.
+    pub(crate) fn emit(&self, company: &Company, actor: &Actor, changes: &[Change]) {
+        self.inner
+            .webhooks
+            .emit(company, actor, changes, self.clock().now());
+    }
+
+    /// Back to the starting fixture: data, credentials, hooks and waiting deliveries, the limits
+    /// given at start and their counts, journal, request and delivery faults. The clock stays
+    /// where it is.
     pub fn reset(&self) {
         self.replace_store(self.inner.fixture.clone().into_store(self.clock().now()));
         self.inner.control.clear();
+        self.inner.webhooks.faults.clear();
         self.inner.control.limiter.set_limits(Limits {
             hourly: self.inner.config.rate_limit_hourly,
             spike: self.inner.config.rate_limit_spike,

@@ -5,8 +5,9 @@
 //! [`session::Session`] turns each operation into HTTP calls and checks the answers. Whether a
 //! case starts from the mock's loaded fixture is the target's reset policy; a session records
 //! what existed before it and checks only what the case changed, so cases also run on a mock
-//! that is not reset, and on a sandbox (where each case deactivates the users it created). In
-//! differential mode each sequence runs on two targets and the first step where they answer
+//! that is not reset, and on a sandbox (where each case deactivates the users it created). On a
+//! mock, each case also registers a webhook hook on a receiver of its own and checks, after
+//! every step, that the deliveries are the events the model predicts. In differential mode each sequence runs on two targets and the first step where they answer
 //! differently is reported.
 
 pub mod session;
@@ -54,11 +55,16 @@ impl<'a> CaseTarget<'a> {
         self.runtime
             .block_on(self.target.reset_before(index))
             .map_err(|e| e.to_string())?;
-        Session::begin(self.target, self.runtime, case_tag()).map_err(|e| e.to_string())
+        let mut session =
+            Session::begin(self.target, self.runtime, case_tag()).map_err(|e| e.to_string())?;
+        session.watch_webhooks().map_err(|e| e.to_string())?;
+        Ok(session)
     }
 
-    /// After a case: on a target that cannot be reset, deactivate what the case created.
-    fn end_case(&self, session: &Session) {
+    /// After a case: remove its hook; on a target that cannot be reset, deactivate what the
+    /// case created.
+    fn end_case(&self, session: &mut Session) {
+        session.unwatch_webhooks();
         if self.target.admin().is_none() {
             session.deactivate_created();
         }
@@ -184,16 +190,20 @@ fn run_case(target: &CaseTarget, (state, transitions, seen): Sequence) -> Result
         if let Some(seen) = &seen {
             seen.fetch_add(1, Ordering::SeqCst);
         }
-        let checked = session.perform(&state, transition).and_then(|_| {
-            state = state.clone().apply(transition);
-            session.check_invariants(&state)
-        });
+        let events = state.events(transition);
+        let checked = session
+            .perform(&state, transition)
+            .and_then(|_| {
+                state = state.clone().apply(transition);
+                session.check_invariants(&state)
+            })
+            .and_then(|()| session.check_deliveries(&events));
         if let Err(mismatch) = checked {
             outcome = Err(render_mismatch(step, transition, &mismatch));
             break;
         }
     }
-    target.end_case(&session);
+    target.end_case(&mut session);
     outcome
 }
 
@@ -253,8 +263,8 @@ fn run_differential(
         }
         state = state.apply(transition);
     }
-    first.end_case(&left);
-    second.end_case(&right);
+    first.end_case(&mut left);
+    second.end_case(&mut right);
     outcome
 }
 

@@ -17,7 +17,8 @@ use crate::client::{ProcoreClient, RequestBody};
 use crate::error::HarnessError;
 use crate::target::{Target, STEP_ATTEMPTS};
 
-use crate::model::{ModelState, RequiredField, Transition, PROJECTS};
+use crate::model::{ModelEvent, ModelState, RequiredField, Transition, PROJECTS};
+use crate::receiver::Receiver;
 
 /// Token lifetime the contract gives; `ExpireToken` advances the clock just past it.
 pub const TOKEN_LIFETIME_SECS: u64 = 5400;
@@ -114,9 +115,20 @@ pub struct Session<'a> {
     ids: UserIds,
     /// A tag unique to this case, in every email it creates.
     tag: String,
+    /// On mock targets, the receiver of a hook that watches every user change.
+    webhooks: Option<Watch>,
     /// Crux Connect's side, discovered at the first Crux operation.
     crux: Option<crux::CruxDiscovery>,
 }
+
+/// A hook registered for a case, and the receiver it delivers to.
+struct Watch {
+    receiver: Receiver,
+    hook_id: u64,
+}
+
+/// The namespace of the hooks lifecycle cases register.
+const WEBHOOK_NAMESPACE: &str = "procore-contract-lifecycle";
 
 impl<'a> Session<'a> {
     /// Authenticates and discovers ids on `target`, driving it on `runtime`. `tag` makes the
@@ -144,6 +156,7 @@ impl<'a> Session<'a> {
             },
             ids: UserIds::default(),
             tag,
+            webhooks: None,
             crux: None,
         };
         session.token = session.client_credentials()?;
@@ -742,6 +755,120 @@ impl<'a> Session<'a> {
             }
         }
         self.check_crux_invariants(state)
+    }
+
+    /// On a mock target, registers a hook watching every user change, delivering to a receiver
+    /// of the case's own, so [`Session::check_deliveries`] can compare what is delivered with
+    /// the model.
+    pub fn watch_webhooks(&mut self) -> Result<(), HarnessError> {
+        if self.target.admin().is_none() {
+            return Ok(());
+        }
+        let receiver = self.runtime.block_on(Receiver::start(200))?;
+        let failed = |exchange: Exchange| {
+            HarnessError::Discovery(format!(
+                "cannot register a webhook: {} answered {}: {}",
+                exchange.request, exchange.status, exchange.response
+            ))
+        };
+        let hook = self.call(
+            Method::POST,
+            "/rest/v1.0/webhooks/hooks",
+            Some(json!({"company_id": self.discovery.company_id, "hook": {
+                "namespace": WEBHOOK_NAMESPACE, "destination_url": receiver.url()}})),
+        );
+        let Some(hook_id) = hook.response["id"].as_u64().filter(|_| hook.status == 201) else {
+            return Err(failed(hook));
+        };
+        for resource in ["Company Users", "Project Users"] {
+            for event_type in ["create", "update", "delete"] {
+                let trigger = self.call(
+                    Method::POST,
+                    &format!("/rest/v1.0/webhooks/hooks/{hook_id}/triggers"),
+                    Some(json!({"company_id": self.discovery.company_id, "namespace": WEBHOOK_NAMESPACE,
+                        "trigger": {"resource_name": resource, "event_type": event_type}})),
+                );
+                if trigger.status != 201 {
+                    return Err(failed(trigger));
+                }
+            }
+        }
+        self.webhooks = Some(Watch { receiver, hook_id });
+        Ok(())
+    }
+
+    /// Removes the case's hook, if it registered one.
+    pub fn unwatch_webhooks(&mut self) {
+        if let Some(watch) = self.webhooks.take() {
+            let path = format!(
+                "/rest/v1.0/webhooks/hooks/{}?company_id={}&namespace={WEBHOOK_NAMESPACE}",
+                watch.hook_id, self.discovery.company_id
+            );
+            let _ = self.call(Method::DELETE, &path, None);
+        }
+    }
+
+    /// After a step: flushes the target's deliveries and checks that the case's receiver got
+    /// exactly `expected` (the model's events for the step), in order. Nothing to check where
+    /// no hook is registered.
+    pub fn check_deliveries(&self, expected: &[ModelEvent]) -> Result<(), Mismatch> {
+        let Some(watch) = &self.webhooks else {
+            return Ok(());
+        };
+        let (status, flushed) = self.admin_call(Method::POST, "/webhooks/flush", None);
+        if status != 200 {
+            return Err(Mismatch {
+                summary: format!("POST /__admin/webhooks/flush answered {status}: {flushed}"),
+                exchanges: vec![],
+            });
+        }
+        let describe =
+            |resource: &str, event_type: &str, id: u64, project: Option<u64>| match project {
+                Some(project) => format!("{resource} {event_type} {id} on project {project}"),
+                None => format!("{resource} {event_type} {id}"),
+            };
+        let mut wanted: Vec<(Option<u64>, String)> = expected
+            .iter()
+            .map(|event| {
+                let project = event
+                    .project
+                    .map(|slot| self.discovery.projects[slot as usize]);
+                let text = describe(
+                    event.resource,
+                    event.event_type,
+                    self.user_id(event.user),
+                    project,
+                );
+                (project, text)
+            })
+            .collect();
+        // A deleted user's memberships go in project id order, whatever the model's slot order.
+        wanted.sort_by_key(|(project, text)| (text.contains("Company Users"), *project));
+        let wanted: Vec<String> = wanted.into_iter().map(|(_, text)| text).collect();
+        let got: Vec<String> = watch
+            .receiver
+            .take()
+            .iter()
+            .map(|delivered| {
+                let body = &delivered.body;
+                describe(
+                    body["resource_name"].as_str().unwrap_or("?"),
+                    body["event_type"].as_str().unwrap_or("?"),
+                    body["resource_id"].as_u64().unwrap_or(0),
+                    body["project_id"].as_u64(),
+                )
+            })
+            .collect();
+        if got == wanted {
+            Ok(())
+        } else {
+            Err(Mismatch {
+                summary: format!(
+                    "webhook deliveries differ from the model: expected {wanted:?}, delivered {got:?}"
+                ),
+                exchanges: vec![],
+            })
+        }
     }
 
     /// Deactivates every user the case created (sandbox clean-up).

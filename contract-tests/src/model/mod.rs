@@ -197,6 +197,40 @@ pub enum Transition {
     },
 }
 
+/// A webhook event the model says a step emits (mock targets watch every change a trigger can
+/// cover: `Company Users` and `Project Users`, create, update and delete).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelEvent {
+    /// `Company Users` or `Project Users`.
+    pub resource: &'static str,
+    /// `create`, `update` or `delete`.
+    pub event_type: &'static str,
+    /// The model user the event is about.
+    pub user: usize,
+    /// The project slot, for `Project Users`.
+    pub project: Option<u8>,
+}
+
+impl ModelEvent {
+    fn company_user(event_type: &'static str, user: usize) -> Self {
+        Self {
+            resource: "Company Users",
+            event_type,
+            user,
+            project: None,
+        }
+    }
+
+    fn project_user(event_type: &'static str, user: usize, project: u8) -> Self {
+        Self {
+            resource: "Project Users",
+            event_type,
+            user,
+            project: Some(project),
+        }
+    }
+}
+
 impl ModelState {
     /// A run's starting point: nothing created yet.
     pub fn new(capabilities: Capabilities) -> Self {
@@ -309,6 +343,56 @@ impl ModelState {
             RotateRefreshToken => vec![200, 400, 200],
             CruxGrant { .. } | CruxRevoke { .. } => vec![200],
             CruxGrantWithUnknown { .. } => vec![400],
+        }
+    }
+
+    /// The webhook events `transition` emits from here, in order: one per change it makes, none
+    /// for a refused call. Deleting a user also deletes their memberships (listed first).
+    pub fn events(&self, transition: &Transition) -> Vec<ModelEvent> {
+        use Transition::*;
+        let succeeded = self
+            .expected(transition)
+            .iter()
+            .all(|s| (200..300).contains(s));
+        if !succeeded {
+            return Vec::new();
+        }
+        match transition {
+            CreateUser { .. } | CreateDuplicateEmail { .. } => {
+                vec![ModelEvent::company_user("create", self.users.len())]
+            }
+            UpdateJobTitle { user, .. } | Deactivate { user } | Reactivate { user } => {
+                vec![ModelEvent::company_user("update", *user)]
+            }
+            Delete { user } => self
+                .members
+                .keys()
+                .filter(|(_, member)| member == user)
+                .map(|(project, _)| ModelEvent::project_user("delete", *user, *project))
+                .chain([ModelEvent::company_user("delete", *user)])
+                .collect(),
+            AddToProject { user, project, .. } => {
+                vec![ModelEvent::project_user("create", *user, *project)]
+            }
+            RemoveFromProject { user, project } => {
+                vec![ModelEvent::project_user("delete", *user, *project)]
+            }
+            ChangeTemplate { user, project, .. } => vec![
+                ModelEvent::project_user("delete", *user, *project),
+                ModelEvent::project_user("create", *user, *project),
+            ],
+            CreateMissingField { .. }
+            | CreateFlatBody
+            | DeleteUserWithRecords
+            | AddWithForeignTemplate { .. }
+            | AddUnknownUser { .. }
+            | ListAll { .. }
+            | ExpireToken
+            | RotateRefreshToken
+            // Crux Connect permissions are another service's: Procore's webhooks hear nothing.
+            | CruxGrant { .. }
+            | CruxRevoke { .. }
+            | CruxGrantWithUnknown { .. } => Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Running scenarios: discovery of ids on the target, each step's request, its checks, and
 //! the captures that feed later steps.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::Method;
@@ -8,9 +9,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::matching::{mismatches, render, render_value, Vars};
-use super::schema::{Auth, Capture, RequestSpec, Scenario, Step, DISCOVERED_VARS};
+use super::schema::{
+    Auth, Capture, DeliveriesSpec, ReceiverSpec, RequestSpec, Scenario, Step, DISCOVERED_VARS,
+};
 use crate::client::{ApiResponse, ClientConfig, ProcoreClient, RequestBody};
+use crate::conformance::SchemaCheck;
 use crate::error::{HarnessError, Result};
+use crate::receiver::{Delivered, Receiver};
 use crate::target::{Discovery, Target, STEP_ATTEMPTS};
 
 /// How a scenario ended.
@@ -83,6 +88,8 @@ pub struct Runner {
     started: AtomicUsize,
     /// Whether steps wait out 429s (`--no-retry-429` turns it off for every step).
     retry_429: bool,
+    /// `--check-schema`: every answer is also checked against Procore's schema.
+    schema_check: Option<std::sync::Arc<SchemaCheck>>,
 }
 
 impl Runner {
@@ -105,12 +112,19 @@ impl Runner {
             crux: powers.crux,
             started: AtomicUsize::new(0),
             retry_429: true,
+            schema_check: None,
         })
     }
 
     /// With `false`, no step waits out a 429: every 429 is the step's answer.
     pub fn retry_429(mut self, retry: bool) -> Self {
         self.retry_429 = retry;
+        self
+    }
+
+    /// Checks every answer against Procore's published schema as well (`--check-schema`).
+    pub fn check_schema(mut self, check: std::sync::Arc<SchemaCheck>) -> Self {
+        self.schema_check = Some(check);
         self
     }
 
@@ -177,12 +191,71 @@ impl Runner {
         transcript: &mut Vec<TranscriptEntry>,
     ) -> Outcome {
         let mut vars = self.base_vars.clone();
+        let mut receivers = BTreeMap::new();
         for (index, step) in scenario.steps.iter().enumerate() {
-            if let Err(failure) = self.run_step(index + 1, step, &mut vars, transcript).await {
-                return Outcome::Failed(Box::new(failure));
+            let done = match (&step.receiver, &step.deliveries) {
+                (Some(spec), _) => start_receiver(spec, &mut vars, &mut receivers).await,
+                (_, Some(spec)) => {
+                    self.check_deliveries(spec, &vars, &receivers, transcript)
+                        .await
+                }
+                _ => self.run_step(index + 1, step, &mut vars, transcript).await,
+            };
+            if let Err(failure) = done {
+                return Outcome::Failed(Box::new(Failure {
+                    step: index + 1,
+                    step_name: step.name.clone(),
+                    ..failure
+                }));
             }
         }
         Outcome::Passed
+    }
+
+    /// Flushes the target's webhook deliveries, then checks what `spec.receiver` got since its
+    /// last check.
+    async fn check_deliveries(
+        &self,
+        spec: &DeliveriesSpec,
+        vars: &Vars,
+        receivers: &BTreeMap<String, Receiver>,
+        transcript: &mut Vec<TranscriptEntry>,
+    ) -> Result<(), Failure> {
+        let expected = describe_deliveries(spec, vars);
+        let failure = |problems: Vec<String>, body: Value| Failure {
+            step: 0,
+            step_name: String::new(),
+            request: "POST /__admin/webhooks/flush".to_owned(),
+            expected: expected.clone(),
+            problems,
+            status: 0,
+            body,
+        };
+        let flushed = match self.target.require_admin("webhook deliveries") {
+            Ok(admin) => admin
+                .flush_webhooks()
+                .await
+                .map_err(|e| failure(vec![e.to_string()], Value::Null))?,
+            Err(e) => return Err(failure(vec![e.to_string()], Value::Null)),
+        };
+        let Some(receiver) = receivers.get(&spec.receiver) else {
+            let problem = format!("no receiver named {}", spec.receiver);
+            return Err(failure(vec![problem], Value::Null));
+        };
+        let delivered = receiver.take();
+        let bodies: Vec<Value> = delivered.iter().map(|d| d.body.clone()).collect();
+        transcript.push(TranscriptEntry {
+            step: format!("deliveries to {}", spec.receiver),
+            request: "POST /__admin/webhooks/flush".to_owned(),
+            status: 200,
+            body: normalize(&json!({"flush": flushed, "received": bodies}), vars),
+        });
+        let problems = delivery_problems(spec, &delivered, vars);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(failure(problems, Value::Array(bodies)))
+        }
     }
 
     async fn run_step(
@@ -201,14 +274,21 @@ impl Runner {
             status: 0,
             body: Value::Null,
         };
+        let Some(request) = &step.request else {
+            return Err(failure(
+                String::new(),
+                vec!["the step has no request".to_owned()],
+                vars,
+            ));
+        };
         let repetitions = step.repeat.as_ref().and_then(|r| r.times).unwrap_or(1);
         for i in 0..repetitions {
             if step.repeat.as_ref().is_some_and(|r| r.times.is_some()) {
                 vars.insert("i".to_owned(), json!(i));
             }
-            let (method, mut url, headers, body) = prepare(&step.request, vars).map_err(|e| {
+            let (method, mut url, headers, body) = prepare(request, vars).map_err(|e| {
                 failure(
-                    format!("{} {}", step.request.method, step.request.path),
+                    format!("{} {}", request.method, request.path),
                     vec![e],
                     vars,
                 )
@@ -223,9 +303,12 @@ impl Runner {
                     1
                 };
                 let response = self
-                    .send(step.request.auth, attempts, &method, &url, &headers, &body)
+                    .send(request.auth, attempts, &method, &url, &headers, &body)
                     .await
                     .map_err(|e| failure(description.clone(), vec![e.to_string()], vars))?;
+                if let Some(check) = &self.schema_check {
+                    check.record(method.as_str(), &url, response.status, &response.body);
+                }
                 transcript.push(TranscriptEntry {
                     step: step.name.clone(),
                     request: normalize_path(&method, &url, vars),
@@ -291,6 +374,82 @@ impl Runner {
             }
         }
     }
+}
+
+/// Starts the receiver a step names and defines `{{<name>_url}}`.
+async fn start_receiver(
+    spec: &ReceiverSpec,
+    vars: &mut Vars,
+    receivers: &mut BTreeMap<String, Receiver>,
+) -> Result<(), Failure> {
+    let receiver = Receiver::start(spec.status).await.map_err(|e| Failure {
+        step: 0,
+        step_name: String::new(),
+        request: format!("start receiver {}", spec.name),
+        expected: vec!["a receiver on a loopback port".to_owned()],
+        problems: vec![e.to_string()],
+        status: 0,
+        body: Value::Null,
+    })?;
+    vars.insert(format!("{}_url", spec.name), json!(receiver.url()));
+    receivers.insert(spec.name.clone(), receiver);
+    Ok(())
+}
+
+/// A deliveries check as written, with variables resolved.
+fn describe_deliveries(spec: &DeliveriesSpec, vars: &Vars) -> Vec<String> {
+    let mut lines = Vec::new();
+    let count = spec.count.unwrap_or(spec.events.len());
+    lines.push(format!("{count} deliveries to {}", spec.receiver));
+    for event in &spec.events {
+        let resolved = render_value(event, vars).unwrap_or_else(|_| event.clone());
+        lines.push(format!("event {resolved}"));
+    }
+    for (name, value) in &spec.headers {
+        let resolved = render(value, vars).unwrap_or_else(|_| value.clone());
+        lines.push(format!("header {name}: {resolved}"));
+    }
+    lines
+}
+
+/// Every way what a receiver got misses the check: the count, each event in order, and the
+/// headers every delivery must carry.
+fn delivery_problems(spec: &DeliveriesSpec, delivered: &[Delivered], vars: &Vars) -> Vec<String> {
+    let mut problems = Vec::new();
+    let count = spec.count.unwrap_or(spec.events.len());
+    if delivered.len() != count {
+        problems.push(format!(
+            "deliveries: expected {count}, got {}",
+            delivered.len()
+        ));
+    }
+    for (i, expected) in spec.events.iter().enumerate() {
+        let expected = match render_value(expected, vars) {
+            Ok(expected) => expected,
+            Err(err) => {
+                problems.push(err);
+                continue;
+            }
+        };
+        let actual = delivered.get(i).map(|d| &d.body);
+        problems.extend(
+            mismatches(&expected, actual)
+                .into_iter()
+                .map(|p| format!("delivery {i} {p}")),
+        );
+    }
+    for (name, value) in &spec.headers {
+        let wanted = render(value, vars).unwrap_or_else(|e| e);
+        for (i, delivery) in delivered.iter().enumerate() {
+            let got = delivery.headers.get(&name.to_ascii_lowercase());
+            if got != Some(&wanted) {
+                problems.push(format!(
+                    "delivery {i} header {name}: expected {wanted:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// The variables discovered on the target, in the order of [`DISCOVERED_VARS`] (which file
@@ -635,6 +794,9 @@ fn normalize(value: &Value, vars: &Vars) -> Value {
                         ) => {
                             json!("[token]")
                         }
+                        ("ulid", Value::String(_)) => json!("[ulid]"),
+                        // A receiver's `Date` header, in a webhook delivery log.
+                        ("date", Value::String(_)) => json!("[date]"),
                         (k, Value::Number(_))
                             if k == "id"
                                 || k.ends_with("_id")

@@ -31,14 +31,22 @@ pub struct Scenario {
     pub file: PathBuf,
 }
 
-/// One request and what must come back.
+/// One step: a request and what must come back, or a webhook receiver started, or the
+/// deliveries a receiver got checked. Exactly one of `request`, `receiver`, `deliveries`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// What the step does, for reports.
     pub name: String,
     /// The request.
-    pub request: RequestSpec,
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
+    /// Starts a webhook receiver.
+    #[serde(default)]
+    pub receiver: Option<ReceiverSpec>,
+    /// Flushes the target's webhook deliveries and checks what a receiver got.
+    #[serde(default)]
+    pub deliveries: Option<DeliveriesSpec>,
     /// What the answer must look like.
     #[serde(default)]
     pub expect: Expectation,
@@ -56,6 +64,41 @@ pub struct Step {
 
 fn polite() -> bool {
     true
+}
+
+/// A webhook receiver on a loopback port, for the rest of the scenario. Its URL is the variable
+/// `{{<name>_url}}`, to register as a hook's `destination_url`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverSpec {
+    /// Names the receiver (lowercase letters and `_`).
+    pub name: String,
+    /// The status it answers every delivery with (default 200).
+    #[serde(default = "ok_status")]
+    pub status: u16,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// What a receiver must have been delivered, checked after `POST /__admin/webhooks/flush`
+/// (mock targets only): the deliveries since the previous check of the same receiver.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesSpec {
+    /// The receiver, started by an earlier step.
+    pub receiver: String,
+    /// How many deliveries (default: as many as `events` lists).
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// The payloads in order of arrival, each a JSON subset (matchers and `{{variables}}`
+    /// allowed), e.g. `{"resource_name": "Company Users", "event_type": "create"}`.
+    #[serde(default)]
+    pub events: Vec<Value>,
+    /// Headers every delivery must carry, with these exact values.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// A field that is there, even as `null`, is `Some` (`"json": null` expects an empty body).
@@ -224,8 +267,19 @@ impl Expectation {
 impl Step {
     /// Every string of the step that is templated, with the field it sits in.
     fn templated_strings(&self) -> Vec<(String, &str)> {
-        let request = &self.request;
-        let mut out: Vec<(String, &str)> = vec![("request.path".to_owned(), &request.path)];
+        let mut out: Vec<(String, &str)> = Vec::new();
+        if let Some(deliveries) = &self.deliveries {
+            for event in &deliveries.events {
+                json_strings(event, "deliveries.events", &mut out);
+            }
+            for (name, value) in &deliveries.headers {
+                out.push((format!("deliveries.headers.{name}"), value));
+            }
+        }
+        let Some(request) = &self.request else {
+            return out;
+        };
+        out.push(("request.path".to_owned(), &request.path));
         for (key, value) in &request.query {
             out.push(("request.query".to_owned(), key));
             out.push(("request.query".to_owned(), value));
@@ -300,6 +354,82 @@ pub const DISCOVERED_VARS: [&str; 10] = [
     "client_secret",
 ];
 
+/// The checks of a `receiver` or `deliveries` step.
+struct WebhookStep<'a, 'at> {
+    step: &'a Step,
+    at: &'at str,
+    scenario: &'a Scenario,
+}
+
+impl<'a> WebhookStep<'a, '_> {
+    /// Problems as `(location, problem)`. A receiver defines `{{<name>_url}}`; deliveries need a
+    /// receiver started earlier, and flushing needs a mock.
+    fn validate(
+        &self,
+        receivers: &mut BTreeSet<&'a str>,
+        defined: &mut BTreeSet<String>,
+    ) -> Result<(), (String, String)> {
+        let (step, at) = (self.step, self.at);
+        let fail = |field: &str, problem: &str| (format!("{at}{field}"), problem.to_owned());
+        if !step.expect.is_empty() || !step.capture.is_empty() || step.repeat.is_some() {
+            return Err(fail(
+                "",
+                "a receiver or deliveries step takes no expect, capture or repeat",
+            ));
+        }
+        if !self.scenario.requires.iter().any(|r| r == "mock-only") {
+            return Err(fail(
+                "",
+                "webhook steps need a mock (deliveries are flushed through /__admin): add \"mock-only\" to requires",
+            ));
+        }
+        if let Some(receiver) = &step.receiver {
+            let name = receiver.name.as_str();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                return Err(fail(".receiver.name", "use lowercase letters and _"));
+            }
+            if !(200..=599).contains(&receiver.status) {
+                return Err(fail(".receiver.status", "must be an HTTP status"));
+            }
+            if !receivers.insert(name) {
+                return Err(fail(
+                    ".receiver.name",
+                    "a receiver of this name was started already",
+                ));
+            }
+            defined.insert(format!("{name}_url"));
+        }
+        if let Some(deliveries) = &step.deliveries {
+            if !receivers.contains(deliveries.receiver.as_str()) {
+                return Err(fail(
+                    ".deliveries.receiver",
+                    "no earlier step starts a receiver of this name",
+                ));
+            }
+            if deliveries.count.is_none() && deliveries.events.is_empty() {
+                return Err(fail(
+                    ".deliveries",
+                    "give a count or the events expected (an empty check passes on anything)",
+                ));
+            }
+            if deliveries
+                .count
+                .is_some_and(|count| count < deliveries.events.len())
+            {
+                return Err(fail(
+                    ".deliveries.count",
+                    "is below the number of events listed",
+                ));
+            }
+            for event in &deliveries.events {
+                matching::check_matchers(event)
+                    .map_err(|e| (format!("{at}.deliveries.events"), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
 
 /// The `Link` relations Procore answers, which `repeat.follow` may name.
@@ -352,18 +482,20 @@ impl Scenario {
                 ));
             }
         }
-        let mut defined: BTreeSet<&str> = DISCOVERED_VARS.into_iter().collect();
+        let mut defined: BTreeSet<String> =
+            DISCOVERED_VARS.into_iter().map(str::to_owned).collect();
+        let mut receivers: BTreeSet<&str> = BTreeSet::new();
         for (i, step) in scenario.steps.iter().enumerate() {
             let at = format!("steps[{i}] ({})", step.name);
             let mut scope = defined.clone();
             if step.repeat.as_ref().is_some_and(|r| r.times.is_some()) {
-                scope.insert("i");
+                scope.insert("i".to_owned());
             }
             for (field, text) in step.templated_strings() {
                 let unknown = matching::variables(text)
                     .map_err(|e| fail(format!("{at}.{field}"), e))?
                     .into_iter()
-                    .find(|name| !scope.contains(name));
+                    .find(|name| !scope.contains(*name));
                 if let Some(name) = unknown {
                     return Err(fail(
                         format!("{at}.{field}"),
@@ -374,22 +506,40 @@ impl Scenario {
             if let Some(json) = &step.expect.json {
                 matching::check_matchers(json).map_err(|e| fail(format!("{at}.expect.json"), e))?;
             }
-            defined.extend(step.capture.keys().map(String::as_str));
-            if !METHODS.contains(&step.request.method.to_ascii_uppercase().as_str()) {
+            defined.extend(step.capture.keys().cloned());
+            let kinds = [
+                step.request.is_some(),
+                step.receiver.is_some(),
+                step.deliveries.is_some(),
+            ];
+            if kinds.iter().filter(|k| **k).count() != 1 {
+                return Err(fail(
+                    at,
+                    "give exactly one of request, receiver, deliveries".to_owned(),
+                ));
+            }
+            let Some(request) = &step.request else {
+                let webhooks = WebhookStep {
+                    step,
+                    at: &at,
+                    scenario: &scenario,
+                };
+                webhooks
+                    .validate(&mut receivers, &mut defined)
+                    .map_err(|(location, problem)| fail(location, problem))?;
+                continue;
+            };
+            if !METHODS.contains(&request.method.to_ascii_uppercase().as_str()) {
                 return Err(fail(
                     format!("{at}.request.method"),
-                    format!(
-                        "`{}` is not one of {}",
-                        step.request.method,
-                        METHODS.join(", ")
-                    ),
+                    format!("`{}` is not one of {}", request.method, METHODS.join(", ")),
                 ));
             }
             let bodies = [
-                step.request.json.is_some(),
-                step.request.form.is_some(),
-                step.request.multipart.is_some(),
-                step.request.raw.is_some(),
+                request.json.is_some(),
+                request.form.is_some(),
+                request.multipart.is_some(),
+                request.raw.is_some(),
             ];
             if bodies.iter().filter(|b| **b).count() > 1 {
                 return Err(fail(
@@ -572,5 +722,55 @@ mod tests {
             err.starts_with("x.json: steps[0] (s).expect.json: unknown matcher `$any_integr`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn webhook_steps_are_checked_at_load_time() {
+        let scenario = |requires: &str, steps: &str| {
+            format!(r#"{{"name": "x", "requires": [{requires}], "steps": [{steps}]}}"#)
+        };
+        let receiver = r#"{"name": "start", "receiver": {"name": "hooks"}}"#;
+        let check = r#"{"name": "check", "deliveries": {"receiver": "hooks", "count": 1, "headers": {"X-Url": "{{hooks_url}}"}}}"#;
+        let good = scenario(r#""mock-only""#, &format!("{receiver}, {check}"));
+        let check = r#"{"name": "check", "deliveries": {"receiver": "hooks", "count": 1}}"#;
+        assert!(Scenario::parse(&good, "x.json").is_ok());
+        let cases = [
+            (scenario("", receiver), "add \"mock-only\""),
+            (
+                scenario(r#""mock-only""#, check),
+                "no earlier step starts a receiver",
+            ),
+            (
+                scenario(r#""mock-only""#, &format!("{check}, {receiver}")),
+                "no earlier step starts a receiver",
+            ),
+            (
+                scenario(
+                    r#""mock-only""#,
+                    r#"{"name": "both", "receiver": {"name": "hooks"}, "request": {"method": "GET", "path": "/"}}"#,
+                ),
+                "exactly one of request, receiver, deliveries",
+            ),
+            (
+                scenario(
+                    r#""mock-only""#,
+                    &format!(
+                        r#"{receiver}, {{"name": "empty", "deliveries": {{"receiver": "hooks"}}}}"#
+                    ),
+                ),
+                "give a count or the events",
+            ),
+            (
+                scenario(
+                    r#""mock-only""#,
+                    r#"{"name": "s", "receiver": {"name": "Hooks!"}}"#,
+                ),
+                "lowercase letters",
+            ),
+        ];
+        for (text, problem) in cases {
+            let err = Scenario::parse(&text, "x.json").unwrap_err().to_string();
+            assert!(err.contains(problem), "{text}: {err}");
+        }
     }
 }

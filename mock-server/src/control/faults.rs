@@ -76,8 +76,43 @@ pub struct FaultAction {
 struct FaultRule {
     id: u64,
     spec: FaultSpec,
-    segments: Vec<String>,
+    route: RouteTemplate,
     counters: Mutex<Counters>,
+}
+
+/// An exact path, or a route template whose `{name}` segments match any one non-empty
+/// segment (`/rest/v1.0/projects/{project_id}/users`). Fault rules and the journal's filters
+/// read paths this one way. A trailing slash is ignored on both sides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTemplate {
+    segments: Vec<String>,
+}
+
+impl RouteTemplate {
+    /// The template `template` (an exact path is a template without placeholders).
+    pub fn new(template: &str) -> Self {
+        Self {
+            segments: template
+                .trim_end_matches('/')
+                .split('/')
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Whether `path` (without query) is this path or fits this template.
+    pub fn matches(&self, path: &str) -> bool {
+        let mut wanted = self.segments.iter();
+        let mut given = path.trim_end_matches('/').split('/');
+        loop {
+            match (wanted.next(), given.next()) {
+                (None, None) => return true,
+                (Some(w), Some(g)) if is_placeholder(w) && !g.is_empty() => {}
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -137,16 +172,7 @@ impl FaultRule {
         {
             return false;
         }
-        let mut wanted = self.segments.iter();
-        let mut given = path.trim_end_matches('/').split('/');
-        loop {
-            match (wanted.next(), given.next()) {
-                (None, None) => return true,
-                (Some(w), Some(g)) if is_placeholder(w) && !g.is_empty() => {}
-                (Some(w), Some(g)) if w == g => {}
-                _ => return false,
-            }
-        }
+        self.route.matches(path)
     }
 
     /// Counts a match and says whether the rule hits it.
@@ -201,12 +227,7 @@ impl Faults {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let rule = Arc::new(FaultRule {
             id,
-            segments: spec
-                .path
-                .trim_end_matches('/')
-                .split('/')
-                .map(str::to_owned)
-                .collect(),
+            route: RouteTemplate::new(&spec.path),
             counters: Mutex::new(Counters {
                 matched: 0,
                 hits: 0,

@@ -16,15 +16,13 @@
 //! entries are dropped, buffers and all, until the journal fits again.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use axum::http::{header, HeaderMap, HeaderName, Method, Uri};
+use axum::http::{header, HeaderMap, Method, Uri};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
-
-use super::limiter::WindowStatus;
-use super::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET};
 
 /// Request bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 4096;
@@ -35,15 +33,16 @@ pub const HEADERS_LIMIT: usize = 8192;
 /// A buffer keeps up to this much room beyond what its entry needs; more is given back.
 const SPARE_BYTES: usize = 1024;
 
-/// Parameters whose values are credentials, hidden when bodies are shown (`password` is Crux
-/// Connect's login).
-const SECRET_PARAMETERS: [&str; 6] = [
+/// Parameters whose values are credentials, hidden when bodies are shown (`password` and
+/// `auth_token` are Crux Connect's login and its answer).
+const SECRET_PARAMETERS: [&str; 7] = [
     "client_secret",
     "refresh_token",
     "code",
     "token",
     "access_token",
     "password",
+    "auth_token",
 ];
 
 /// What a request sent, noted as it arrives.
@@ -70,10 +69,12 @@ pub struct Outcome<'a> {
     pub duration_us: u64,
     /// The request body (only its first [`BODY_LIMIT`] bytes are kept).
     pub body: &'a [u8],
-    /// The `X-Rate-Limit-*` headers answered, if any.
-    pub window: Option<WindowStatus>,
-    /// The `Retry-After` header answered, if any.
-    pub retry_after: Option<u64>,
+    /// The headers answered (the `Date` header, added last by the control layer, is not here).
+    pub response_headers: &'a HeaderMap,
+    /// The body answered (only its first [`BODY_LIMIT`] bytes are kept).
+    pub response_body: &'a [u8],
+    /// The fault rule that answered or delayed the request, if one did.
+    pub fault_rule_id: Option<u64>,
 }
 
 /// A request's place in the journal, from [`Journal::begin`] to [`Journal::finish`].
@@ -99,8 +100,11 @@ struct Record {
     duration_us: u64,
     body: Vec<u8>,
     body_truncated: bool,
-    window: Option<WindowStatus>,
-    retry_after: Option<u64>,
+    /// `name: value` lines, like `headers`.
+    response_headers: Vec<u8>,
+    response_body: Vec<u8>,
+    response_body_truncated: bool,
+    fault_rule_id: Option<u64>,
     /// [`Record::held_bytes`] when the journal last counted this record.
     counted: usize,
 }
@@ -113,6 +117,8 @@ impl Record {
             + self.client_id.as_ref().map_or(0, String::capacity)
             + self.headers.capacity()
             + self.body.capacity()
+            + self.response_headers.capacity()
+            + self.response_body.capacity()
     }
 
     /// Gives the buffers' memory back (an evicted or cleared entry).
@@ -123,6 +129,8 @@ impl Record {
         self.client_id = None;
         self.headers = Vec::new();
         self.body = Vec::new();
+        self.response_headers = Vec::new();
+        self.response_body = Vec::new();
     }
 
     fn note(&mut self, id: u64, arrival: &Arrival<'_>) {
@@ -144,33 +152,38 @@ impl Record {
             }
             (kept, client_id) => *kept = client_id.map(str::to_owned),
         }
-        self.headers.clear();
-        self.headers_truncated = false;
-        for (name, value) in arrival.headers {
-            let line = [name.as_str().as_bytes(), b": ", value.as_bytes(), b"\n"];
-            let length: usize = line.iter().map(|part| part.len()).sum();
-            if self.headers.len() + length > HEADERS_LIMIT {
-                self.headers_truncated = true;
-                break;
-            }
-            line.iter()
-                .for_each(|part| self.headers.extend_from_slice(part));
-        }
+        self.headers_truncated = copy_header_lines(&mut self.headers, arrival.headers);
         shrink_string(&mut self.target);
-        shrink(&mut self.headers);
     }
 
     fn answer(&mut self, outcome: &Outcome<'_>) {
         self.answered = true;
         self.status = outcome.status;
         self.duration_us = outcome.duration_us;
-        self.body.clear();
-        self.body
-            .extend_from_slice(&outcome.body[..outcome.body.len().min(BODY_LIMIT)]);
-        self.body_truncated = outcome.body.len() > BODY_LIMIT;
-        shrink(&mut self.body);
-        self.window = outcome.window;
-        self.retry_after = outcome.retry_after;
+        self.body_truncated = copy_cut(&mut self.body, outcome.body);
+        copy_header_lines(&mut self.response_headers, outcome.response_headers);
+        self.response_body_truncated = if speaks_json(outcome.response_headers) {
+            copy_cut(&mut self.response_body, outcome.response_body)
+        } else {
+            self.response_body.clear();
+            if !outcome.response_body.is_empty() {
+                // An HTML page (which may show an authorization code) or an image: its type and
+                // size say enough, and nothing in it is shown. Written in place: no allocation.
+                let content_type = outcome
+                    .response_headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("no content type");
+                let size = outcome.response_body.len();
+                let _ = write!(
+                    self.response_body,
+                    "[{content_type} body of {size} bytes, not kept]"
+                );
+            }
+            shrink(&mut self.response_body);
+            false
+        };
+        self.fault_rule_id = outcome.fault_rule_id;
     }
 
     fn path(&self) -> &str {
@@ -189,21 +202,10 @@ impl Record {
             .single()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
             .unwrap_or_default();
-        let mut response_headers = BTreeMap::new();
-        let mut answered = |name: &HeaderName, value: String| {
-            response_headers.insert(name.as_str().to_owned(), value);
-        };
-        if let Some(window) = self.window {
-            answered(&RATE_LIMIT_LIMIT, window.limit.to_string());
-            answered(&RATE_LIMIT_REMAINING, window.remaining.to_string());
-            answered(&RATE_LIMIT_RESET, window.reset.to_string());
-        }
-        if let Some(seconds) = self.retry_after {
-            answered(&header::RETRY_AFTER, seconds.to_string());
-        }
         JournalEntry {
             id: self.id,
             time,
+            at_ms: self.at_ms,
             method: self.method.to_string(),
             path: self.path().to_owned(),
             query: self.query().map(str::to_owned),
@@ -214,7 +216,11 @@ impl Record {
             request_headers_truncated: self.headers_truncated,
             body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
             body_truncated: self.body_truncated,
-            response_headers,
+            response_headers: redacted_headers(&self.response_headers),
+            response_body: (!self.response_body.is_empty())
+                .then(|| redacted_answer(&self.response_body)),
+            response_body_truncated: self.response_body_truncated,
+            fault_rule_id: self.fault_rule_id,
         }
     }
 }
@@ -226,6 +232,9 @@ pub struct JournalEntry {
     pub id: u64,
     /// Arrival time on the mock clock (RFC 3339, milliseconds).
     pub time: String,
+    /// Arrival time, epoch milliseconds on the mock clock (what `since` filters compare).
+    #[serde(skip)]
+    pub at_ms: i64,
     /// HTTP method.
     pub method: String,
     /// Path without query.
@@ -247,8 +256,52 @@ pub struct JournalEntry {
     pub body: Option<String>,
     /// Whether `body` was cut.
     pub body_truncated: bool,
-    /// The rate-limit headers (`X-Rate-Limit-*`, `Retry-After`) answered.
+    /// The headers answered (rate-limit headers, `Retry-After`, content type...), except
+    /// `Date`; OAuth secrets in a `Location` are redacted.
     pub response_headers: BTreeMap<String, String>,
+    /// The body answered as text (OAuth tokens redacted), cut at `BODY_LIMIT` bytes; an answer
+    /// that is not JSON (an HTML page, an image) is named by its type and size instead.
+    pub response_body: Option<String>,
+    /// Whether `response_body` was cut.
+    pub response_body_truncated: bool,
+    /// The fault rule (`/__admin/faults` id) that answered or delayed the request, if any.
+    pub fault_rule_id: Option<u64>,
+}
+
+/// Copies `headers` as `name: value` lines into `lines`, reusing its buffer, up to
+/// [`HEADERS_LIMIT`] bytes of whole lines; says whether lines were left out.
+fn copy_header_lines(lines: &mut Vec<u8>, headers: &HeaderMap) -> bool {
+    lines.clear();
+    let mut truncated = false;
+    for (name, value) in headers {
+        let line = [name.as_str().as_bytes(), b": ", value.as_bytes(), b"\n"];
+        let length: usize = line.iter().map(|part| part.len()).sum();
+        if lines.len() + length > HEADERS_LIMIT {
+            truncated = true;
+            break;
+        }
+        line.iter().for_each(|part| lines.extend_from_slice(part));
+    }
+    shrink(lines);
+    truncated
+}
+
+/// Copies at most [`BODY_LIMIT`] bytes of `bytes` into `kept`, reusing its buffer; says whether
+/// it had to cut.
+fn copy_cut(kept: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    kept.clear();
+    kept.extend_from_slice(&bytes[..bytes.len().min(BODY_LIMIT)]);
+    shrink(kept);
+    bytes.len() > BODY_LIMIT
+}
+
+/// Whether a response is JSON (what the API answers), the one kind of answer body the journal
+/// keeps.
+fn speaks_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("json"))
 }
 
 /// Request headers for reading, with credentials hidden; a repeated header keeps its last value.
@@ -261,6 +314,8 @@ fn redacted_headers(lines: &[u8]) -> BTreeMap<String, String> {
             let value = if name == header::AUTHORIZATION.as_str() {
                 let scheme = value.split(' ').next().unwrap_or("");
                 format!("{scheme} [redacted]")
+            } else if name == header::LOCATION.as_str() {
+                redacted_url(value)
             } else {
                 value.to_owned()
             };
@@ -272,23 +327,61 @@ fn redacted_headers(lines: &[u8]) -> BTreeMap<String, String> {
 /// A request body for reading, with OAuth secrets hidden in form and JSON bodies.
 fn redacted_body(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    if let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(&text) {
-        for name in SECRET_PARAMETERS {
-            if let Some(value) = fields.get_mut(name) {
-                *value = serde_json::Value::String("[redacted]".to_owned());
-            }
-        }
-        return serde_json::Value::Object(fields).to_string();
+    if let Some(redacted) = redacted_json(&text) {
+        return redacted;
     }
     if text.contains('=') && !text.contains('\n') {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in form_urlencoded::parse(text.as_bytes()) {
-            let secret = SECRET_PARAMETERS.contains(&key.as_ref());
-            form.append_pair(&key, if secret { "[redacted]" } else { &value });
-        }
-        return form.finish();
+        return redacted_form(&text);
     }
     text.into_owned()
+}
+
+/// An answer body for reading: JSON with OAuth tokens hidden, or the note that stands for a
+/// body that was not kept.
+fn redacted_answer(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    redacted_json(&text).unwrap_or_else(|| text.into_owned())
+}
+
+/// A JSON object with its OAuth secrets hidden; `None` for anything else.
+fn redacted_json(text: &str) -> Option<String> {
+    let serde_json::Value::Object(mut fields) = serde_json::from_str(text).ok()? else {
+        return None;
+    };
+    for name in SECRET_PARAMETERS {
+        if let Some(value) = fields.get_mut(name) {
+            *value = serde_json::Value::String("[redacted]".to_owned());
+        }
+    }
+    Some(serde_json::Value::Object(fields).to_string())
+}
+
+/// Form parameters (a body, a query, a fragment) with OAuth secrets hidden.
+fn redacted_form(text: &str) -> String {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(text.as_bytes()) {
+        let secret = SECRET_PARAMETERS.contains(&key.as_ref());
+        form.append_pair(&key, if secret { "[redacted]" } else { &value });
+    }
+    form.finish()
+}
+
+/// A redirect target with the OAuth secrets of its query and fragment hidden (the
+/// authorization endpoint hands out codes and implicit-flow tokens in them).
+fn redacted_url(url: &str) -> String {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (url, None),
+    };
+    let mut redacted = match rest.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", redacted_form(query)),
+        None => rest.to_owned(),
+    };
+    if let Some(fragment) = fragment {
+        redacted.push('#');
+        redacted.push_str(&redacted_form(fragment));
+    }
+    redacted
 }
 
 /// A buffer's spare room given back when it is much larger than its contents now need.
@@ -409,11 +502,10 @@ impl Journal {
         self.held.load(Ordering::Acquire)
     }
 
-    /// Answered requests oldest first, filtered by method and path, the most recent `limit`.
+    /// Answered requests oldest first that `wanted` accepts, the most recent `limit` of them.
     pub fn entries(
         &self,
-        method: Option<&str>,
-        path: Option<&str>,
+        wanted: impl Fn(&JournalEntry) -> bool,
         limit: Option<usize>,
     ) -> Vec<JournalEntry> {
         let mut entries: Vec<JournalEntry> = self
@@ -421,11 +513,9 @@ impl Journal {
             .iter()
             .filter_map(|slot| {
                 let record = slot.lock();
-                let wanted = record.answered
-                    && method.is_none_or(|m| record.method.as_str().eq_ignore_ascii_case(m))
-                    && path.is_none_or(|p| record.path() == p);
-                wanted.then(|| record.entry())
+                record.answered.then(|| record.entry())
             })
+            .filter(|entry| wanted(entry))
             .collect();
         entries.sort_by_key(|entry| entry.id);
         let skip = limit.map_or(0, |limit| entries.len().saturating_sub(limit));
@@ -473,8 +563,9 @@ mod tests {
                 status: 200,
                 duration_us: 0,
                 body: b"",
-                window: None,
-                retry_after: None,
+                response_headers: &HeaderMap::new(),
+                response_body: b"",
+                fault_rule_id: None,
             },
         );
     }
@@ -486,21 +577,21 @@ mod tests {
             record(&journal, &format!("/{i}?page={i}"));
         }
         let paths: Vec<String> = journal
-            .entries(None, None, None)
+            .entries(|_| true, None)
             .iter()
             .map(|e| e.path.clone())
             .collect();
         assert_eq!(paths, ["/7", "/8", "/9"]);
-        let last = &journal.entries(None, None, Some(1))[0];
+        let last = &journal.entries(|_| true, Some(1))[0];
         assert_eq!(
             (last.path.as_str(), last.query.as_deref()),
             ("/9", Some("page=9"))
         );
         assert_eq!(last.request_headers["authorization"], "Bearer [redacted]");
         assert_eq!(last.request_headers["procore-company-id"], "8001");
-        assert_eq!(journal.entries(None, Some("/8"), None).len(), 1);
+        assert_eq!(journal.entries(|e| e.path == "/8", None).len(), 1);
         journal.clear();
-        assert!(journal.entries(None, None, None).is_empty());
+        assert!(journal.entries(|_| true, None).is_empty());
     }
 
     #[test]
@@ -516,7 +607,7 @@ mod tests {
         };
         let slow = journal.begin(arrival).unwrap();
         assert!(
-            journal.entries(None, None, None).is_empty(),
+            journal.entries(|_| true, None).is_empty(),
             "still in flight"
         );
         record(&journal, "/fast");
@@ -524,11 +615,12 @@ mod tests {
             status: 503,
             duration_us: 0,
             body: &[b'x'; BODY_LIMIT + 1],
-            window: None,
-            retry_after: Some(30),
+            response_headers: &HeaderMap::new(),
+            response_body: b"",
+            fault_rule_id: Some(1),
         };
         journal.finish(slow, outcome);
-        let entries = journal.entries(None, None, None);
+        let entries = journal.entries(|_| true, None);
         assert_eq!(entries.len(), 1);
         assert_eq!(
             entries[0].path, "/fast",
@@ -543,7 +635,7 @@ mod tests {
             record(&journal, &format!("/{i}?{}", "q".repeat(500)));
             assert!(journal.held_bytes() <= 4 * 1024);
         }
-        let entries = journal.entries(None, None, None);
+        let entries = journal.entries(|_| true, None);
         assert!(entries.len() < 50, "older entries gave way");
         assert_eq!(entries.last().unwrap().path, "/49", "the newest is kept");
         let ids: Vec<u64> = entries.iter().map(|e| e.id).collect();
@@ -564,6 +656,10 @@ mod tests {
         assert_eq!(
             redacted_body(br#"{"refresh_token":"r","x":1}"#),
             r#"{"refresh_token":"[redacted]","x":1}"#
+        );
+        assert_eq!(
+            redacted_answer(br#"{"auth_token":"k","org_type":"RETAILER"}"#),
+            r#"{"auth_token":"[redacted]","org_type":"RETAILER"}"#
         );
     }
 }

@@ -3,6 +3,7 @@
 //! - [`limiter`]: Procore's hourly and spike rate limits per OAuth application.
 //! - [`faults`]: injected errors and delays.
 //! - [`journal`]: the record of requests and answers, bounded in entries and in bytes.
+//! - [`matcher`]: which journal entries a test asks about (filters and matchers).
 //! - [`persistence`]: the state file: saves take turns, each replaces the file atomically.
 //!
 //! This is data and its rules only, a leaf that imports nothing else of the crate: the tower
@@ -11,6 +12,7 @@
 pub mod faults;
 pub mod journal;
 pub mod limiter;
+pub mod matcher;
 pub mod persistence;
 
 use axum::http::HeaderName;

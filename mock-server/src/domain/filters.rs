@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{Directory, Membership, User};
+use crate::store::{Directory, Membership, PermissionTemplate, TemplateKind, User};
 
 /// A closed time range from `A...B`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,5 +244,29 @@ impl MemberQuery {
             && (self.vendor_ids.is_empty()
                 || user.vendor_id.is_some_and(|v| self.vendor_ids.contains(&v)))
             && (self.user_ids.is_empty() || self.user_ids.contains(&user.id))
+    }
+}
+
+/// `filters[type]` of the company permission-template list: which templates to list. Procore
+/// documents `company_tools | project_tools | global`, default `project_tools`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TemplateTypeFilter {
+    /// Company-level templates.
+    CompanyTools,
+    /// Every project template, global or project-specific (the default).
+    #[default]
+    ProjectTools,
+    /// Project templates usable on every project.
+    Global,
+}
+
+impl TemplateTypeFilter {
+    /// Whether `template` is of the kind asked for.
+    pub fn matches(self, template: &PermissionTemplate) -> bool {
+        match self {
+            Self::CompanyTools => template.kind == TemplateKind::CompanyTools,
+            Self::ProjectTools => template.kind != TemplateKind::CompanyTools,
+            Self::Global => template.wire_type() == "global",
+        }
     }
 }

@@ -29,5 +29,6 @@ pub mod filters;
 pub mod project_users;
 pub mod sync;
 pub mod validation;
+pub mod webhooks;
 
 pub use error::{field_error, summarize, DomainError, FieldErrors};

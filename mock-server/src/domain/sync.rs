@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::changes::UserChanges;
 use super::company_users;
 use super::error::{field_error, FieldErrors};
+use super::webhooks::{Change, EventType};
 use crate::store::Directory;
 
 /// One update of a sync request, as read from the request.
@@ -20,13 +21,13 @@ pub struct SyncItem {
 /// An item is matched by `id` (an unknown id is an error), else by `origin_id` (an unknown one
 /// creates the user with it), else creates a user with an id from `new_id`. Items that could
 /// not be read arrive as their field errors and are answered with them. Returns, per item, the
-/// id of the user written or the field errors that refused it.
+/// change made (the user created or updated) or the field errors that refused it.
 pub fn sync(
     directory: &mut Directory,
     items: impl IntoIterator<Item = Result<SyncItem, FieldErrors>>,
     mut new_id: impl FnMut() -> u64,
     now: DateTime<Utc>,
-) -> Vec<Result<u64, FieldErrors>> {
+) -> Vec<Result<Change, FieldErrors>> {
     items
         .into_iter()
         .map(|item| {
@@ -44,12 +45,12 @@ pub fn sync(
                 },
             };
             let written = match target {
-                Some(id) => company_users::update(directory, id, &item.changes, now),
-                None => company_users::create(directory, &mut new_id, &item.changes, now),
+                Some(id) => company_users::update(directory, id, &item.changes, now)
+                    .map(|user| Change::company_user(EventType::Update, user.id)),
+                None => company_users::create(directory, &mut new_id, &item.changes, now)
+                    .map(|user| Change::company_user(EventType::Create, user.id)),
             };
-            written
-                .map(|user| user.id)
-                .map_err(|e| e.into_field_errors())
+            written.map_err(|e| e.into_field_errors())
         })
         .collect()
 }

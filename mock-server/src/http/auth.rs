@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 
 use super::error::ApiError;
+use crate::domain::webhooks::Actor;
 use crate::state::AppState;
 use crate::store::oauth::{AccessToken, OAuthStore};
 use crate::store::{Company, OAuthApp, Scope, Store};
@@ -120,6 +121,14 @@ fn scope_for(method: &Method) -> Scope {
 }
 
 impl Caller {
+    /// Who changes made by this request are attributed to (in webhook events).
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.token.grant.resource_owner_id,
+            application_id: self.token.grant.client_id.clone(),
+        }
+    }
+
     /// The application the token was issued to, in `store`. A token whose app is gone (the
     /// state was replaced since the token was issued) is invalid.
     pub fn app<'s>(&self, store: &'s Store) -> Result<&'s OAuthApp, ApiError> {

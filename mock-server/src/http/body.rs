@@ -221,10 +221,23 @@ async fn parse_multipart(content_type: &str, bytes: Bytes) -> Result<RequestBody
         } else {
             let text = String::from_utf8(data.to_vec())
                 .map_err(|_| malformed(format!("part `{name}` is not UTF-8 text")))?;
-            insert_bracketed(&mut body.fields, &name, Value::String(text))?;
+            let value = match json_part(&name, &text) {
+                Some(parsed) => parsed.map_err(|e| malformed(format!("part `{name}`: {e}")))?,
+                None => Value::String(text),
+            };
+            insert_bracketed(&mut body.fields, &name, value)?;
         }
     }
     Ok(body)
+}
+
+/// A part that carries a whole object as JSON, the encoding Procore's document declares for
+/// its multipart bodies (one `user` part, one `updates` part) and generated SDKs send: a part
+/// with a plain (unbracketed) name whose text opens like a JSON object or array. `None` for
+/// every other part, which is read as text (`user[last_name]=Doe`, Rails' way).
+fn json_part(name: &str, text: &str) -> Option<Result<Value, serde_json::Error>> {
+    let opens_like_json = text.trim_start().starts_with(['{', '[']);
+    (!name.contains('[') && opens_like_json).then(|| serde_json::from_str(text))
 }
 
 /// The deepest parameter nesting accepted, as Rack's `param_depth_limit` caps it for Rails
@@ -317,6 +330,17 @@ fn insert_path(map: &mut Map<String, Value>, key: &str, segments: &[&str], value
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_plain_part_holding_json_is_read_as_that_json() {
+        let parsed = json_part("user", r#"{"last_name": "Doe"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed, json!({"last_name": "Doe"}));
+        assert!(json_part("user", "{not json").unwrap().is_err());
+        assert!(json_part("user[notes]", r#"{"a": 1}"#).is_none());
+        assert!(json_part("user", "Doe").is_none());
+    }
 
     #[test]
     fn bracketed_names_nest_like_rails() {

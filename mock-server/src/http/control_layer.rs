@@ -110,13 +110,6 @@ where
     }
 }
 
-/// What the control plane answered with besides the inner service's own headers.
-#[derive(Default)]
-struct Added {
-    window: Option<WindowStatus>,
-    retry_after: Option<u64>,
-}
-
 async fn control_request<S>(
     state: &AppState,
     mut inner: S,
@@ -150,7 +143,7 @@ where
             .or(crux_client.as_deref()),
     });
     let (mut parts, body) = request.into_parts();
-    let mut added = Added::default();
+    let mut fault_rule_id = None;
     let mut sent = Bytes::new();
     let response = 'answer: {
         // Most requests (GETs) carry no body: there is nothing to collect then.
@@ -173,52 +166,74 @@ where
             .faults
             .check(parts.method.as_str(), parts.uri.path())
         {
+            fault_rule_id = Some(action.rule_id);
             if action.latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(action.latency_ms)).await;
             }
             if let Some((status, body, retry_after)) = action.answer {
-                added.retry_after = retry_after;
                 break 'answer injected(status, &body, retry_after);
             }
         }
+        let mut window = None;
         if let Some(token) = token {
             if parts.uri.path().starts_with("/rest/") {
                 match control.limiter.admit(&token.grant.client_id, now_ms) {
                     Decision::Throttled {
                         status,
                         retry_after,
+                        window_secs,
                     } => {
-                        added.window = Some(status);
-                        added.retry_after = Some(retry_after);
-                        let mut response =
-                            ApiError::TooManyRequests { retry_after }.into_response();
+                        let window = match window_secs {
+                            3600 => "an hour".to_owned(),
+                            secs => format!("{secs} seconds"),
+                        };
+                        let mut response = ApiError::TooManyRequests {
+                            retry_after,
+                            window,
+                        }
+                        .into_response();
                         rate_headers(response.headers_mut(), status);
                         break 'answer response;
                     }
-                    Decision::Admitted(status) => added.window = status,
+                    Decision::Admitted(status) => window = status,
                 }
             }
             parts.extensions.insert(ResolvedToken(token));
         }
         let Ok(mut response) = inner.call(Request::from_parts(parts, body)).await;
-        if let Some(status) = added.window {
+        if let Some(status) = window {
             rate_headers(response.headers_mut(), status);
         }
         response
     };
-    if let Some(ticket) = ticket {
-        control.journal.finish(
-            ticket,
-            Outcome {
-                status: response.status().as_u16(),
-                duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                body: &sent,
-                window: added.window,
-                retry_after: added.retry_after,
-            },
-        );
-    }
-    response
+    let Some(ticket) = ticket else {
+        return response;
+    };
+    let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let (head, body) = response.into_parts();
+    // A whole body (what most answers are) is already in memory: collecting it takes its one
+    // frame without copying. A streamed body (a long page) is left to stream, its body
+    // unjournaled.
+    let (answered, body) = if body.size_hint().exact().is_some() {
+        let answered = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        (answered.clone(), Body::from(answered))
+    } else {
+        (Bytes::new(), body)
+    };
+    control.journal.finish(
+        ticket,
+        Outcome {
+            status: head.status.as_u16(),
+            duration_us,
+            body: &sent,
+            response_headers: &head.headers,
+            response_body: &answered,
+            fault_rule_id,
+        },
+    );
+    Response::from_parts(head, body)
 }
 
 /// The answer of a fault rule.

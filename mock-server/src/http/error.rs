@@ -65,10 +65,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 429: the app is over a rate limit. Adds `Retry-After` (the rate-limit headers are added
     /// by the limiter, which knows the window).
-    #[error("You have surpassed the max number of requests for an hour. Please wait until your limit resets.")]
+    #[error("You have surpassed the max number of requests for {window}. Please wait until your limit resets.")]
     TooManyRequests {
         /// Whole seconds until the window admits again.
         retry_after: u64,
+        /// The refusing window, as the message names it (`an hour`, `10 seconds`).
+        window: String,
     },
     /// 401 on the admin API when `--admin-token` is set and not presented.
     #[error("{0}")]
@@ -171,7 +173,7 @@ impl IntoResponse for ApiError {
             errors: self.field_errors(),
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after } = &self {
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));

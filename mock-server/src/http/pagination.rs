@@ -87,6 +87,13 @@ impl<'u> Page<'u> {
 
     /// How many items precede this page and how many it holds at most: all a handler needs to
     /// know to compute no more of a list than the page shows (see the sorted directory list).
+    /// The same page with `per_page` clamped to `max`, for lists Procore caps lower than
+    /// [`MAX_PER_PAGE`].
+    pub fn capped_at(mut self, max: usize) -> Self {
+        self.request.per_page = self.request.per_page.min(max);
+        self
+    }
+
     pub fn request(&self) -> PageRequest {
         self.request
     }

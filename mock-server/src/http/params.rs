@@ -1,5 +1,5 @@
 //! Reading requests into the plain inputs of the domain's rules: user fields, list filters,
-//! template ids and sync updates.
+//! template ids, sync updates, and webhook hooks and triggers.
 //!
 //! Parsing coerces the way a Rails app does (form and multipart bodies send everything as
 //! strings) and reports every malformed parameter or field at once, as a 400 naming each. The
@@ -12,8 +12,11 @@ use super::error::ApiError;
 use super::query::RequestUrl;
 use crate::config::Profile;
 use crate::domain::changes::UserChanges;
-use crate::domain::filters::{MemberQuery, SortKey, TimeRange, UserQuery, View};
+use crate::domain::filters::{
+    MemberQuery, SortKey, TemplateTypeFilter, TimeRange, UserQuery, View,
+};
 use crate::domain::sync::SyncItem;
+use crate::domain::webhooks::HookSettings;
 use crate::domain::{field_error, FieldErrors};
 use crate::store::user::TEXT_FIELDS;
 
@@ -39,6 +42,16 @@ fn read_user_changes(
     for &name in TEXT_FIELDS {
         if let Some(value) = reader.text(name) {
             changes.text.push((name, value));
+        }
+    }
+    // Kept as text, but Procore's type is an integer: refuse what could not be written as one.
+    let extension = changes
+        .text
+        .iter()
+        .find(|(name, _)| *name == "business_phone_extension");
+    if let Some((_, Some(value))) = extension {
+        if value.trim().parse::<u64>().is_err() {
+            reader.fail("business_phone_extension", "must be an integer");
         }
     }
     changes.origin_id = reader.text("origin_id");
@@ -217,6 +230,21 @@ pub fn user_query(url: &RequestUrl) -> Result<UserQuery, ApiError> {
 }
 
 /// The query of a project-user list.
+/// Reads `filters[type]` of the company template list; absent is `project_tools`, as Procore
+/// documents; an unknown value is a 400 naming it.
+pub fn template_type(url: &RequestUrl) -> Result<TemplateTypeFilter, ApiError> {
+    match url.get("filters[type]") {
+        None => Ok(TemplateTypeFilter::default()),
+        Some("company_tools") => Ok(TemplateTypeFilter::CompanyTools),
+        Some("project_tools") => Ok(TemplateTypeFilter::ProjectTools),
+        Some("global") => Ok(TemplateTypeFilter::Global),
+        Some(other) => Err(ApiError::bad_field(
+            "filters[type]",
+            format!("must be company_tools, project_tools or global, got `{other}`"),
+        )),
+    }
+}
+
 pub fn member_query(url: &RequestUrl) -> Result<MemberQuery, ApiError> {
     Ok(MemberQuery {
         search: url
@@ -325,6 +353,53 @@ fn sync_item(item: &Value, profile: Profile) -> Result<SyncItem, FieldErrors> {
         None => None,
     };
     Ok(SyncItem { id, changes })
+}
+
+/// A nullable string field of a webhooks body; another type is a 400 naming it.
+fn webhook_text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(_) => Err(ApiError::bad_field(name, "must be a string")),
+    }
+}
+
+/// The settings of a `hook` object: destination URL and headers (an object of strings) and
+/// payload version. Wrong types are a 400; the values are checked by the domain.
+pub fn hook_settings(hook: &Map<String, Value>) -> Result<HookSettings, ApiError> {
+    let destination_headers = match hook.get("destination_headers") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(
+            map.iter()
+                .map(|(name, value)| match value {
+                    Value::String(s) => Ok((name.clone(), s.clone())),
+                    _ => Err(ApiError::bad_field(
+                        "destination_headers",
+                        format!("`{name}` must be a string"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "destination_headers",
+                "must be an object of header names and values",
+            ))
+        }
+    };
+    Ok(HookSettings {
+        destination_url: webhook_text(hook, "destination_url")?,
+        destination_headers,
+        api_version: webhook_text(hook, "api_version")?,
+    })
+}
+
+/// The `resource_name` and `event_type` of a `trigger` object, both required strings.
+pub fn trigger_names(trigger: &Map<String, Value>) -> Result<(String, String), ApiError> {
+    let required = |name: &str| {
+        webhook_text(trigger, name)?.ok_or_else(|| ApiError::bad_field(name, "is missing"))
+    };
+    Ok((required("resource_name")?, required("event_type")?))
 }
 
 #[cfg(test)]

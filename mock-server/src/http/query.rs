@@ -70,6 +70,18 @@ impl RequestUrl {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The company a top-level route (`/projects`, `/vendors`) names in its required
+    /// `company_id` query parameter: missing or not an id is a 400 naming it.
+    pub fn company_id(&self) -> Result<u64, crate::http::error::ApiError> {
+        use crate::http::error::ApiError;
+        match self.get("company_id") {
+            None => Err(ApiError::bad_field("company_id", "is missing")),
+            Some(raw) => raw.parse::<u64>().map_err(|_| {
+                ApiError::bad_field("company_id", format!("must be a company id, got `{raw}`"))
+            }),
+        }
+    }
+
     /// Every value of parameter `name` (for `name[]` arrays, pass the name with the brackets).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.query

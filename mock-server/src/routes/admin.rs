@@ -1,5 +1,7 @@
 //! The mock's own control endpoints, all under `/__admin`: clock, rate limits, faults, reset,
-//! state, the request journal, health. Guarded by `--admin-token` when one is set.
+//! state, the request journal and its matchers, read-only views of the directory and of each
+//! OAuth app's rate windows and tokens, health, the dashboard page (see
+//! [`super::dashboard`]) and the webhook endpoints of [`super::webhooks`]. Guarded by `--admin-token` when one is set.
 
 use arc_swap::Guard;
 use axum::body::{Body, Bytes};
@@ -16,6 +18,7 @@ use serde_json::json;
 
 use crate::control::faults::FaultSpec;
 use crate::control::limiter::Limits;
+use crate::control::matcher::RequestMatcher;
 use crate::domain::field_error;
 use crate::fixtures::Fixture;
 use crate::http::body::read_limited;
@@ -44,24 +47,49 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/__admin/state", get(get_state).put(put_state))
         .route("/__admin/state/save", post(save_state))
         .route("/__admin/requests", get(requests).delete(clear_requests))
+        .route("/__admin/requests/count", post(count_requests))
+        .route("/__admin/directory", get(directory))
+        .route("/__admin/apps", get(apps))
+        .merge(super::dashboard::routes())
+        .merge(super::webhooks::admin_routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         // The guard has enforced `--max-body-bytes`: no second, different limit in `Bytes`.
         .layer(DefaultBodyLimit::disable())
 }
 
-/// With `--admin-token`, every admin call must send `Authorization: Bearer <token>`. The body
-/// is read here, within the same limits as API bodies ([`read_limited`]).
+/// The cookie a browser presents the admin token in, set by `GET /__admin/ui?token=...`.
+const ADMIN_COOKIE: &str = "procore_mock_admin";
+
+/// With `--admin-token`, every admin call must present the token: as
+/// `Authorization: Bearer <token>`, or (for the dashboard, whose page load cannot send a
+/// header) in the `procore_mock_admin` cookie. Opening `/__admin/ui?token=<token>` sets that
+/// cookie (`HttpOnly`, `SameSite=Strict`, scoped to `/__admin`) and redirects to the page.
+/// The body is read here, within the same limits as API bodies ([`read_limited`]).
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(expected) = &state.config().admin_token {
-        let presented = request
-            .headers()
+        let headers = request.headers();
+        let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        if presented != Some(expected.as_str()) {
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == ADMIN_COOKIE)
+            .map(|(_, value)| value);
+        if bearer != Some(expected.as_str()) && cookie != Some(expected.as_str()) {
+            let url = RequestUrl::from_parts(request.uri(), headers);
+            if url.path == super::dashboard::PAGE && url.get("token") == Some(expected.as_str()) {
+                return super::dashboard::sign_in(ADMIN_COOKIE, expected);
+            }
             return ApiError::AdminUnauthorized(
-                "The admin API needs `Authorization: Bearer <admin token>`".to_owned(),
+                "The admin API needs `Authorization: Bearer <admin token>` \
+                 (the dashboard: open /__admin/ui?token=<admin token>)"
+                    .to_owned(),
             )
             .into_response();
         }
@@ -75,7 +103,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 }
 
 /// Reads a JSON body into `T`; problems are 400s naming where they are.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -270,19 +298,158 @@ async fn save_state(State(state): State<AppState>) -> Result<Response, ApiError>
     }
 }
 
-/// `GET /__admin/requests?method=&path=&limit=`: the journal, oldest first.
+/// `GET /__admin/requests?method=&path=&status=&client_id=&since=&limit=`: the journal,
+/// oldest first (see [`RequestMatcher::from_filters`]).
 async fn requests(State(state): State<AppState>, url: RequestUrl) -> Result<Response, ApiError> {
-    let limit = match url.get("limit") {
-        None => None,
-        Some(raw) => Some(raw.parse::<usize>().map_err(|_| {
-            ApiError::bad_field("limit", format!("must be a whole number, got `{raw}`"))
-        })?),
-    };
+    let (matcher, limit) =
+        RequestMatcher::from_filters(&url.query).map_err(|refused| ApiError::BadRequest {
+            errors: field_error(&refused.field, refused.message.clone()),
+            message: refused.message,
+        })?;
     let entries = state
         .control()
         .journal
-        .entries(url.get("method"), url.get("path"), limit);
+        .entries(|entry| matcher.matches(entry), limit);
     Ok(json(StatusCode::OK, &entries))
+}
+
+/// `POST /__admin/requests/count` with a [`RequestMatcher`]: how many journaled requests
+/// match, and which.
+async fn count_requests(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let matcher: RequestMatcher = parse(&body)?;
+    let entries = state
+        .control()
+        .journal
+        .entries(|entry| matcher.matches(entry), None);
+    Ok(json(
+        StatusCode::OK,
+        &json!({"count": entries.len(), "requests": entries}),
+    ))
+}
+
+/// `GET /__admin/directory`: every company with its users (active and inactive, each with the
+/// projects they are on), its projects with their members and templates, and its templates.
+async fn directory(State(state): State<AppState>) -> Response {
+    let store = state.store();
+    let companies: Vec<serde_json::Value> = store
+        .companies()
+        .map(|company| {
+            let directory = company.read();
+            let template = |id: Option<u64>| {
+                id.map(|id| {
+                    let name = directory.templates.get(&id).map(|t| t.name.as_str());
+                    json!({"id": id, "name": name})
+                })
+            };
+            let users: Vec<_> = directory
+                .users()
+                .map(|user| {
+                    let projects: Vec<u64> = directory
+                        .projects
+                        .values()
+                        .filter(|project| project.members.contains_key(&user.id))
+                        .map(|project| project.id)
+                        .collect();
+                    json!({
+                        "id": user.id,
+                        "name": user.name(),
+                        "email_address": user.email_address,
+                        "job_title": user.job_title,
+                        "is_active": user.is_active,
+                        "is_employee": user.is_employee,
+                        "vendor": user.vendor_id.map(|id| json!({
+                            "id": id,
+                            "name": directory.vendors.get(&id).map(|v| v.name.as_str()),
+                        })),
+                        "project_ids": projects,
+                    })
+                })
+                .collect();
+            let projects: Vec<_> = directory
+                .projects
+                .values()
+                .map(|project| {
+                    let members: Vec<_> = project
+                        .members
+                        .values()
+                        .map(|member| {
+                            let user = directory.user(member.user_id);
+                            json!({
+                                "user_id": member.user_id,
+                                "name": user.map(|u| u.name()),
+                                "email_address": user.map(|u| u.email_address.as_str()),
+                                "is_active": member.is_active,
+                                "permission_template": template(member.permission_template_id),
+                            })
+                        })
+                        .collect();
+                    json!({
+                        "id": project.id,
+                        "name": project.name,
+                        "display_name": project.display_name.as_deref().unwrap_or(&project.name),
+                        "active": project.active,
+                        "members": members,
+                    })
+                })
+                .collect();
+            let templates: Vec<_> = directory
+                .templates
+                .values()
+                .map(|t| json!({"id": t.id, "name": t.name, "type": t.kind.as_str()}))
+                .collect();
+            json!({
+                "id": company.id,
+                "name": company.name,
+                "is_active": company.is_active,
+                "users": users,
+                "projects": projects,
+                "templates": templates,
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &json!({ "companies": companies }))
+}
+
+/// `GET /__admin/apps`: each OAuth app with its rate windows now and its access tokens (never
+/// their secrets), live or expired on the mock clock.
+async fn apps(State(state): State<AppState>) -> Response {
+    let store = state.store();
+    let now_ms = state.clock().now_ms();
+    let now = now_ms.div_euclid(1000);
+    let credentials = store.oauth.credentials();
+    let apps: Vec<_> = store
+        .oauth
+        .apps()
+        .into_iter()
+        .map(|app| {
+            let mut tokens: Vec<_> = credentials
+                .access_tokens
+                .iter()
+                .map(|saved| &saved.record)
+                .filter(|token| token.grant.client_id == app.client_id)
+                .collect();
+            tokens.sort_by_key(|token| std::cmp::Reverse(token.created_at));
+            let tokens: Vec<_> = tokens
+                .into_iter()
+                .map(|token| {
+                    json!({
+                        "resource_owner_id": token.grant.resource_owner_id,
+                        "created_at": token.created_at,
+                        "expires_at": token.expires_at,
+                        "live": token.is_live(now),
+                    })
+                })
+                .collect();
+            json!({
+                "client_id": app.client_id,
+                "name": app.name,
+                "scopes": app.scopes,
+                "rate_limits": state.control().limiter.usage(&app.client_id, now_ms),
+                "access_tokens": tokens,
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &json!({ "now": now, "apps": apps }))
 }
 
 /// `DELETE /__admin/requests` -> 204.

@@ -11,7 +11,7 @@ use crate::http::auth::Caller;
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
-use crate::http::{self, ApiPath};
+use crate::http::{self, params, ApiPath};
 use crate::state::AppState;
 use crate::views::{CompanyView, ProjectView, TemplateView};
 
@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rest/v1.0/companies", get(list_companies))
         .route("/rest/v1.0/projects", get(list_projects))
+        .route("/rest/v1.1/projects", get(list_projects_v11))
         .route("/rest/v1.0/me", get(me))
         .route(
             "/rest/v1.0/companies/{company_id}/permission_templates",
@@ -49,19 +50,37 @@ async fn list_companies(
     Ok(page.answer(visible().map(CompanyView), visible().count()))
 }
 
+/// Largest page of `GET /rest/v1.1/projects`, as Procore documents it.
+const MAX_PER_PAGE_V11_PROJECTS: usize = 300;
+
 /// `GET /rest/v1.0/projects?company_id=N`: the company's projects, in id order.
 async fn list_projects(
     State(state): State<AppState>,
     caller: Caller,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let company_id = match url.get("company_id") {
-        None => return Err(ApiError::bad_field("company_id", "is missing")),
-        Some(raw) => raw.parse::<u64>().map_err(|_| {
-            ApiError::bad_field("company_id", format!("must be a company id, got `{raw}`"))
-        })?,
-    };
     let page = Page::new(&url, state.profile())?;
+    projects_page(&state, &caller, &url, page)
+}
+
+/// `GET /rest/v1.1/projects?company_id=N`: Procore's current "List projects"; the same
+/// records, with `per_page` capped at 300.
+async fn list_projects_v11(
+    State(state): State<AppState>,
+    caller: Caller,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let page = Page::new(&url, state.profile())?.capped_at(MAX_PER_PAGE_V11_PROJECTS);
+    projects_page(&state, &caller, &url, page)
+}
+
+fn projects_page(
+    state: &AppState,
+    caller: &Caller,
+    url: &RequestUrl,
+    page: Page<'_>,
+) -> Result<Response, ApiError> {
+    let company_id = url.company_id()?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
@@ -90,19 +109,21 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, A
     Err(ApiError::not_found("User", owner))
 }
 
-/// `GET /rest/v1.0/companies/{company_id}/permission_templates`: every template of the company.
+/// `GET /rest/v1.0/companies/{company_id}/permission_templates`: the company's templates of
+/// the `filters[type]` asked for (project templates by default, as Procore documents).
 async fn company_templates(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(company_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    let kind = params::template_type(&url)?;
     let page = Page::new(&url, state.profile())?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
-    let items = directory.templates.values().map(TemplateView);
-    Ok(page.answer(items, directory.templates.len()))
+    let wanted = || directory.templates.values().filter(|t| kind.matches(t));
+    Ok(page.answer(wanted().map(TemplateView), wanted().count()))
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/permission_templates`: the templates a user can be

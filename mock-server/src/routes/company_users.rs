@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::domain::company_users::{self, AvatarUpload, V13Update};
 use crate::domain::filters::View;
+use crate::domain::webhooks::{self as events, Change, EventType};
 use crate::domain::{sync, DomainError};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
@@ -106,6 +107,7 @@ fn list(
         state,
         page: &page,
         view: query.view,
+        active,
         directory: &directory,
     };
     Ok(if query.sort.is_empty() {
@@ -127,6 +129,8 @@ struct ListPage<'a> {
     state: &'a AppState,
     page: &'a Page<'a>,
     view: Option<View>,
+    /// Whether this is the active list (the inactive list has its own item schema).
+    active: bool,
     directory: &'a Directory,
 }
 
@@ -137,6 +141,7 @@ impl<'a> ListPage<'a> {
         let shape = match self.view {
             Some(View::IdsOnly) => return self.page.answer(users.map(|user| user.id), total),
             Some(View::Extended) => UserShape::Extended,
+            Some(View::Normal) | None if !self.active => UserShape::Inactive,
             Some(View::Normal) | None => UserShape::List,
         };
         let views = users.map(|user| CompanyUserView {
@@ -174,6 +179,8 @@ async fn create(
     let mut directory = company.write();
     let now = state.clock().now();
     let id = company_users::create(&mut directory, || store.next_id(), &changes, now)?.id;
+    let created = Change::company_user(EventType::Create, id);
+    state.emit(company, &caller.actor(), &[created]);
     detail(&state, StatusCode::CREATED, id, &directory)
 }
 
@@ -189,6 +196,8 @@ async fn update(
     let changes = params::user_changes(body.root("user")?, state.profile())?;
     let mut directory = company.write();
     company_users::update(&mut directory, id, &changes, state.clock().now())?;
+    let updated = Change::company_user(EventType::Update, id);
+    state.emit(company, &caller.actor(), &[updated]);
     detail(&state, StatusCode::OK, id, &directory)
 }
 
@@ -229,6 +238,8 @@ async fn update_v13(
     let mut directory = company.write();
     let now = state.clock().now();
     company_users::update_v13(&mut directory, id, request, now, || store.next_id())?;
+    let updated = Change::company_user(EventType::Update, id);
+    state.emit(company, &caller.actor(), &[updated]);
     detail(&state, StatusCode::OK, id, &directory)
 }
 
@@ -264,7 +275,10 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let store = state.store();
     let company = caller.company(&store, company_id)?;
-    company_users::delete(&mut company.write(), id)?;
+    let mut directory = company.write();
+    let deleted = events::deletion_changes(&directory, id);
+    company_users::delete(&mut directory, id)?;
+    state.emit(company, &caller.actor(), &deleted);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -278,6 +292,8 @@ async fn reactivate(
     let company = caller.company(&store, company_id)?;
     let mut directory = company.write();
     company_users::reactivate(&mut directory, id, state.clock().now())?;
+    let updated = Change::company_user(EventType::Update, id);
+    state.emit(company, &caller.actor(), &[updated]);
     detail(&state, StatusCode::OK, id, &directory)
 }
 
@@ -298,6 +314,8 @@ async fn sync(
     let mut directory = company.write();
     let now = state.clock().now();
     let outcomes = sync::sync(&mut directory, items, || store.next_id(), now);
+    let changes: Vec<Change> = outcomes.iter().flatten().copied().collect();
+    state.emit(company, &caller.actor(), &changes);
     let answer = SyncAnswer {
         sent: &sent,
         outcomes: &outcomes,

@@ -4,9 +4,12 @@ pub mod admin;
 pub mod companies;
 pub mod company_users;
 pub mod crux;
+pub mod dashboard;
 pub mod oauth;
+pub mod openapi;
 pub mod project_users;
 pub mod vendors;
+pub mod webhooks;
 
 use axum::http::{Method, Uri};
 use axum::Router;
@@ -29,7 +32,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(company_users::routes(state))
         .merge(project_users::routes(state))
         .merge(vendors::routes())
+        .merge(webhooks::routes())
         .merge(admin::routes(state))
+        .merge(openapi::routes(state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

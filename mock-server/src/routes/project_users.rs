@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde_json::Value;
 
 use crate::domain::project_users::{self, Joining};
+use crate::domain::webhooks::{Change, EventType};
 use crate::http::auth::Caller;
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
@@ -96,14 +96,17 @@ async fn add(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    let params = body
-        .fields
-        .get("user")
-        .and_then(Value::as_object)
-        .unwrap_or(&body.fields);
-    let template = params::template_id(params)?;
+    // No body at all adds with the default template; a body must nest its fields under `user`
+    // like every other write (a flat `{"permission_template_id": N}` is a 400, not ignored).
+    let template = if body.fields.is_empty() {
+        None
+    } else {
+        params::template_id(body.root("user")?)?
+    };
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
+    let added = Change::project_user(EventType::Create, project_id, id);
+    state.emit(company, &caller.actor(), &[added]);
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)
 }
 
@@ -116,7 +119,10 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
-    project_users::remove(&mut company.write(), project_id, id)?;
+    let directory = &mut company.write();
+    project_users::remove(directory, project_id, id)?;
+    let removed = Change::project_user(EventType::Delete, project_id, id);
+    state.emit(company, &caller.actor(), &[removed]);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,6 +150,7 @@ async fn create(
     // earlier, a concurrent remove could turn this successful add into a 404.
     let mut directory = company.write();
     let now = state.clock().now();
+    let created_person = matches!(joining, Joining::New(_));
     let id = project_users::join(
         &mut directory,
         project_id,
@@ -152,6 +159,12 @@ async fn create(
         || store.next_id(),
         now,
     )?;
+    let mut changes = Vec::with_capacity(2);
+    if created_person {
+        changes.push(Change::company_user(EventType::Create, id));
+    }
+    changes.push(Change::project_user(EventType::Create, project_id, id));
+    state.emit(company, &caller.actor(), &changes);
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)
 }
 
@@ -176,6 +189,10 @@ async fn update(
     };
     let mut directory = company.write();
     project_users::set_active(&mut directory, project_id, id, is_active)?;
+    if is_active.is_some() {
+        let updated = Change::project_user(EventType::Update, project_id, id);
+        state.emit(company, &caller.actor(), &[updated]);
+    }
     member_response(&state, StatusCode::OK, &directory, project_id, id)
 }
 

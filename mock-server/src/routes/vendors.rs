@@ -1,5 +1,8 @@
 //! Vendors of a company's directory, so `vendor_id` filters and `vendor` objects in user
 //! records have something real behind them.
+//!
+//! Procore's paths are `/rest/v1.0/vendors?company_id=N` and `/rest/v1.0/vendors/{id}?company_id=N`;
+//! the older `/rest/v1.0/companies/{company_id}/vendors[/{id}]` is kept for existing clients.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,6 +23,29 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/rest/v1.0/companies/{company_id}/vendors", get(list))
         .route("/rest/v1.0/companies/{company_id}/vendors/{id}", get(show))
+        .route("/rest/v1.0/vendors", get(list_by_query))
+        .route("/rest/v1.0/vendors/{id}", get(show_by_query))
+}
+
+/// `GET /rest/v1.0/vendors?company_id=N`: Procore's path for the company's vendors.
+async fn list_by_query(
+    state: State<AppState>,
+    caller: Caller,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let company_id = url.company_id()?;
+    list(state, caller, ApiPath(company_id), url).await
+}
+
+/// `GET /rest/v1.0/vendors/{id}?company_id=N`: Procore's path for one vendor.
+async fn show_by_query(
+    state: State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    let company_id = url.company_id()?;
+    show(state, caller, ApiPath((company_id, id))).await
 }
 
 /// `GET /rest/v1.0/companies/{company_id}/vendors`: in id order, paginated.

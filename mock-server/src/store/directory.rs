@@ -61,7 +61,9 @@ pub struct PermissionTemplate {
 }
 
 impl TemplateKind {
-    /// The `type` value on the wire.
+    /// The kind's name in fixtures, and the value of the `filters[type]` query that selects it
+    /// (`global` there selects the templates whose [`PermissionTemplate::wire_type`] is
+    /// `global`).
     pub fn as_str(self) -> &'static str {
         match self {
             TemplateKind::CompanyTools => "company_tools",
@@ -72,6 +74,17 @@ impl TemplateKind {
 }
 
 impl PermissionTemplate {
+    /// The `type` Procore's responses give: `company_tools`, `project_specific` (a project
+    /// template of one project) or `global` (a project template of every project). Procore's
+    /// response enum has no `project_tools`; that is a value of the `filters[type]` query.
+    pub fn wire_type(&self) -> &'static str {
+        match self.kind {
+            TemplateKind::CompanyTools => "company_tools",
+            TemplateKind::ProjectTools if self.project_specific => "project_specific",
+            TemplateKind::ProjectTools | TemplateKind::Global => "global",
+        }
+    }
+
     /// Whether a user can be added to `project_id` with this template.
     pub fn applies_to_project(&self, project_id: u64) -> bool {
         match self.kind {
@@ -288,7 +301,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn template_kinds_read_on_the_wire_as_in_fixtures() {
+    fn template_kind_names_are_the_fixture_names() {
         for kind in [
             TemplateKind::CompanyTools,
             TemplateKind::ProjectTools,

@@ -10,16 +10,18 @@ pub mod crux;
 pub mod directory;
 pub mod oauth;
 pub mod user;
+pub mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use foldhash::fast::RandomState;
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use directory::{Directory, Membership, PermissionTemplate, Project, TemplateKind, Vendor};
 pub use oauth::{OAuthApp, OAuthStore, Scope};
 pub use user::User;
+pub use webhooks::CompanyWebhooks;
 
 /// A tenant: one Procore company.
 #[derive(Debug)]
@@ -31,6 +33,9 @@ pub struct Company {
     /// Whether the company account is active.
     pub is_active: bool,
     directory: RwLock<Directory>,
+    /// Hooks, triggers, waiting events and delivery logs. Its own lock, so delivering never
+    /// waits on directory requests; whoever holds both takes the directory's first.
+    webhooks: Mutex<CompanyWebhooks>,
 }
 
 impl Company {
@@ -41,7 +46,13 @@ impl Company {
             name,
             is_active,
             directory: RwLock::new(directory),
+            webhooks: Mutex::new(CompanyWebhooks::default()),
         }
+    }
+
+    /// The company's webhooks. Held only for a step that does not await.
+    pub fn webhooks(&self) -> MutexGuard<'_, CompanyWebhooks> {
+        self.webhooks.lock()
     }
 
     /// Shared access to the company's data, for reads.

@@ -10,6 +10,7 @@ pub mod writer;
 
 use crate::clock::Timestamp;
 use crate::config::Profile;
+use crate::domain::webhooks::Change;
 use crate::domain::{project_users, FieldErrors};
 use crate::store::{Company, Directory, Membership, PermissionTemplate, Project, User, Vendor};
 use writer::{write_str_parts, ObjectWriter, WriteJson};
@@ -24,6 +25,17 @@ pub enum UserShape {
     Detail,
     /// v1.3 `view=extended` list items: the list shape plus the detail fields.
     Extended,
+    /// Inactive-list items: the list shape, under the inactive list's own schema.
+    Inactive,
+}
+
+impl UserShape {
+    /// Whether Procore's schema for this shape lets `vendor`, `origin_id` and `origin_data` be
+    /// `null`. Its list schemas do; its detail and inactive-list schemas do not (and require
+    /// none of them), so there a user without them is written without the keys.
+    fn nullable_links(self) -> bool {
+        matches!(self, UserShape::List | UserShape::Extended)
+    }
 }
 
 /// A company user as the directory endpoints return it.
@@ -61,22 +73,37 @@ impl WriteJson for CompanyUserView<'_> {
             .field("state_code", &user.state_code)
             .field("country_code", &user.country_code)
             .field("business_phone", &user.business_phone)
-            .field("business_phone_extension", &user.business_phone_extension)
+            .field(
+                "business_phone_extension",
+                &user.business_phone_extension.as_deref().map(PhoneExtension),
+            )
             .field("mobile_phone", &user.mobile_phone)
             .field("fax_number", &user.fax_number)
             .field("is_active", &user.is_active)
             .field("is_employee", &user.is_employee)
             .field("employee_id", &user.employee_id)
             .field("notes", &user.notes)
-            .field("avatar", &user.avatar)
-            .field("origin_id", &user.origin_id)
-            .field("origin_data", &user.origin_data)
+            .field("avatar", &user.avatar);
+        if self.shape.nullable_links() {
+            object
+                .field("origin_id", &user.origin_id)
+                .field("origin_data", &user.origin_data);
+        } else {
+            object
+                .optional("origin_id", user.origin_id.as_ref())
+                .optional("origin_data", user.origin_data.as_ref());
+        }
+        object
             .field("work_classification_id", &user.work_classification_id)
             .field("created_at", &Timestamp(&user.created_at))
             .field("updated_at", &Timestamp(&user.updated_at))
             .field("last_login_at", &user.last_login_at.as_ref().map(Timestamp));
+        let vendor = vendor_ref(self.directory, user.vendor_id);
         let template = |id: Option<u64>| id.and_then(|id| self.directory.templates.get(&id));
-        if matches!(self.shape, UserShape::List | UserShape::Extended) {
+        if matches!(
+            self.shape,
+            UserShape::List | UserShape::Extended | UserShape::Inactive
+        ) {
             object
                 .field(
                     "permission_template",
@@ -100,8 +127,25 @@ impl WriteJson for CompanyUserView<'_> {
                 .field("add_to_new_projects", &user.add_to_new_projects)
                 .field("is_insurance_manager", &user.is_insurance_manager);
         }
-        object.field("vendor", &vendor_ref(self.directory, user.vendor_id));
+        if self.shape.nullable_links() {
+            object.field("vendor", &vendor);
+        } else {
+            object.optional("vendor", vendor.as_ref());
+        }
         object.finish();
+    }
+}
+
+/// A phone extension, stored as text and written as the integer Procore's schema declares
+/// (text that is not one, which only a hand-written fixture can hold, is written as text).
+struct PhoneExtension<'a>(&'a str);
+
+impl WriteJson for PhoneExtension<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self.0.trim().parse::<u64>() {
+            Ok(number) => number.write_json(out),
+            Err(_) => self.0.write_json(out),
+        }
     }
 }
 
@@ -144,7 +188,6 @@ impl WriteJson for ProjectUserView<'_> {
             ("state_code", &user.state_code),
             ("country_code", &user.country_code),
             ("business_phone", &user.business_phone),
-            ("business_phone_extension", &user.business_phone_extension),
             ("mobile_phone", &user.mobile_phone),
             ("fax_number", &user.fax_number),
             ("employee_id", &user.employee_id),
@@ -154,6 +197,13 @@ impl WriteJson for ProjectUserView<'_> {
         for (key, value) in optional {
             object.optional(key, value.as_ref());
         }
+        object.optional(
+            "business_phone_extension",
+            user.business_phone_extension
+                .as_deref()
+                .map(PhoneExtension)
+                .as_ref(),
+        );
         object.field("initials", &*user.initials());
         if self.profile.serves_seed_extras() {
             object.field("login", &user.email_address);
@@ -198,7 +248,7 @@ impl TemplateRef<'_> {
             .field("id", &self.0.id)
             .field("name", &self.0.name)
             .field("project_specific", &self.0.project_specific)
-            .field("type", self.0.kind.as_str());
+            .field("type", self.0.wire_type());
     }
 }
 
@@ -310,8 +360,8 @@ impl WriteJson for ProjectView<'_> {
 pub struct SyncAnswer<'a> {
     /// The items as sent, in order.
     pub sent: &'a [&'a serde_json::Value],
-    /// Per item, the id of the user written or the field errors that refused it.
-    pub outcomes: &'a [Result<u64, FieldErrors>],
+    /// Per item, the change made (the user written) or the field errors that refused it.
+    pub outcomes: &'a [Result<Change, FieldErrors>],
     /// The company's data after the sync.
     pub directory: &'a Directory,
     /// The profile being served.
@@ -324,12 +374,16 @@ impl WriteJson for SyncAnswer<'_> {
         let mut errors = Vec::new();
         for (item, outcome) in self.sent.iter().zip(self.outcomes) {
             match outcome {
-                Ok(id) => entities.extend(self.directory.user(*id).map(|user| CompanyUserView {
-                    user,
-                    directory: self.directory,
-                    shape: UserShape::Detail,
-                    profile: self.profile,
-                })),
+                Ok(change) => {
+                    entities.extend(self.directory.user(change.resource_id).map(|user| {
+                        CompanyUserView {
+                            user,
+                            directory: self.directory,
+                            shape: UserShape::Detail,
+                            profile: self.profile,
+                        }
+                    }))
+                }
                 Err(field_errors) => {
                     let mut echoed = item.as_object().cloned().unwrap_or_default();
                     echoed.insert("errors".to_owned(), serde_json::json!(field_errors));
@@ -354,7 +408,10 @@ mod tests {
     #[test]
     fn the_detail_and_extended_shapes_write_every_user_field() {
         // Fails when a field is added to `User` without the company-user view writing it.
-        let user = User::new(1, "Doe".into(), "a@b.example".into(), chrono::Utc::now());
+        let mut user = User::new(1, "Doe".into(), "a@b.example".into(), chrono::Utc::now());
+        // Set, since the detail shape leaves these keys out when they are null.
+        user.origin_id = Some("hr-1".into());
+        user.origin_data = Some("{}".into());
         let directory = Directory::default();
         let fields = serde_json::to_value(&user).unwrap();
         for shape in [UserShape::Detail, UserShape::Extended] {

@@ -389,6 +389,8 @@ async fn projects_and_templates_are_listed_for_the_company() {
     assert_eq!(missing.status(), 400);
     assert!(json(missing).await["errors"]["company_id"].is_array());
 
+    // Procore's `filters[type]` defaults to `project_tools`: company templates are listed on
+    // request (`fidelity::company_templates_filter_by_type_and_default_to_project_tools`).
     let company_templates = json(
         app.get(&format!(
             "/rest/v1.0/companies/{COMPANY}/permission_templates"
@@ -402,7 +404,6 @@ async fn projects_and_templates_are_listed_for_the_company() {
             PM_TEMPLATE,
             SUPER_TEMPLATE,
             SUB_TEMPLATE,
-            COMPANY_TEMPLATE,
             OTHER_PROJECT_ONLY_TEMPLATE
         ]
     );

@@ -155,6 +155,24 @@ impl TestApp {
     }
 }
 
+/// An admin call (no token needed: the default server has no admin token): status and JSON
+/// body (`Null` when there is none).
+pub async fn admin(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 /// The body of `response` as JSON.
 pub async fn json(response: Response) -> Value {
     response.json().await.expect("a JSON body")

@@ -34,7 +34,7 @@ async fn add_puts_a_company_user_on_the_project_with_the_template() {
     assert_eq!(member["id"], PRIYA_NO_PROJECTS);
     assert_eq!(
         member["permission_template"],
-        json!({"id": SUB_TEMPLATE, "name": "Subcontractor", "project_specific": false, "type": "project_tools"})
+        json!({"id": SUB_TEMPLATE, "name": "Subcontractor", "project_specific": false, "type": "global"})
     );
     assert_eq!(member["vendor"]["name"], "Brightline Electrical");
     assert!(app.member_ids(PROJECT).await.contains(&PRIYA_NO_PROJECTS));

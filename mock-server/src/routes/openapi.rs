@@ -1,0 +1,1020 @@
+//! `GET /openapi.json`: the mock's own OpenAPI 3.0 document, for the profile it serves.
+//!
+//! Every operation is listed once, in `OPERATIONS`. Where Procore documents the operation, its
+//! response and request schemas are Procore's own (from the same document the conformance
+//! check uses, which the mock's answers are tested against); parameters are the ones the mock
+//! reads; statuses are the ones it answers, with its own error shape. Operations Procore does
+//! not document (profile extras, OAuth, `/__admin`) are described here. Tests check the list
+//! against the router in both directions, so the document cannot drift from what is served.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use crate::config::Profile;
+use crate::http;
+use crate::state::AppState;
+
+/// Procore's published document for the emulated operations (see `procore-schema/data`).
+const PROCORE_DOCUMENT: &str = include_str!("../../../procore-schema/data/procore-subset.json");
+
+/// Query parameters shared by the paginated lists.
+const PAGES: &[&str] = &["page", "per_page"];
+/// Query parameters of the company-user lists.
+const USER_LIST: &[&str] = &[
+    "page",
+    "per_page",
+    "filters[search]",
+    "search",
+    "filters[created_at]",
+    "filters[updated_at]",
+    "updated_after",
+    "filters[vendor_id][]",
+    "filters[origin_id]",
+    "sort",
+    "view",
+];
+/// Query parameters of the project-user list.
+const MEMBER_LIST: &[&str] = &[
+    "page",
+    "per_page",
+    "filters[search]",
+    "filters[permission_template]",
+    "filters[vendor_id][]",
+    "filters[id][]",
+];
+/// Lists that name their company in the query.
+const COMPANY_QUERY: &[&str] = &["company_id", "page", "per_page"];
+
+/// Who an operation is served to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// Both profiles.
+    Always,
+    /// Only `--profile documented` (seed-only behaviour Procore's reference lacks).
+    DocumentedOnly,
+}
+
+/// Where an operation's description comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// Procore's operation with this `operationId` (possibly served under another path).
+    Procore(&'static str),
+    /// Described here: a summary, whether it takes a body, its success status and the JSON
+    /// schema of that answer (`None`: no body).
+    Mock {
+        summary: &'static str,
+        body: bool,
+        ok: u16,
+        schema: Option<fn() -> Value>,
+    },
+}
+
+/// One operation the mock serves.
+struct Operation {
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    source: Source,
+    /// Query parameters the handler reads.
+    query: &'static [&'static str],
+    served: Served,
+}
+
+const fn procore(
+    method: &'static str,
+    path: &'static str,
+    operation_id: &'static str,
+    query: &'static [&'static str],
+) -> Operation {
+    Operation {
+        method,
+        path,
+        tag: "procore",
+        source: Source::Procore(operation_id),
+        query,
+        served: Served::Always,
+    }
+}
+
+const fn own(
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    ok: u16,
+    schema: Option<fn() -> Value>,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        tag,
+        source: Source::Mock {
+            summary,
+            body: matches!(method.as_bytes(), b"POST" | b"PUT" | b"PATCH"),
+            ok,
+            schema,
+        },
+        query: &[],
+        served: Served::Always,
+    }
+}
+
+fn object() -> Value {
+    json!({"type": "object"})
+}
+
+fn array() -> Value {
+    json!({"type": "array", "items": {"type": "object"}})
+}
+
+/// Every operation the mock serves, in the order the document lists them.
+const OPERATIONS: &[Operation] = &[
+    procore("GET", "/rest/v1.0/companies", "RestV10CompaniesGet", PAGES),
+    procore("GET", "/rest/v1.0/me", "RestV10MeGet", &[]),
+    procore(
+        "GET",
+        "/rest/v1.0/projects",
+        "RestV10ProjectsGet",
+        COMPANY_QUERY,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.1/projects",
+        "RestV10ProjectsGet",
+        COMPANY_QUERY,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/companies/{company_id}/permission_templates",
+        "RestV10CompaniesCompanyIdPermissionTemplatesGet",
+        &["filters[type]", "page", "per_page"],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/projects/{project_id}/permission_templates",
+        "RestV10ProjectsProjectIdPermissionTemplatesGet",
+        PAGES,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/companies/{company_id}/users",
+        "RestV10CompaniesCompanyIdUsersGet",
+        USER_LIST,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.1/companies/{company_id}/users",
+        "RestV11CompaniesCompanyIdUsersGet",
+        USER_LIST,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.3/companies/{company_id}/users",
+        "RestV13CompaniesCompanyIdUsersGet",
+        USER_LIST,
+    ),
+    procore(
+        "POST",
+        "/rest/v1.0/companies/{company_id}/users",
+        "RestV10CompaniesCompanyIdUsersPost",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/companies/{company_id}/users/{id}",
+        "RestV10CompaniesCompanyIdUsersIdGet",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.1/companies/{company_id}/users/{id}",
+        "RestV10CompaniesCompanyIdUsersIdGet",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.3/companies/{company_id}/users/{id}",
+        "RestV10CompaniesCompanyIdUsersIdGet",
+        &[],
+    ),
+    procore(
+        "PATCH",
+        "/rest/v1.0/companies/{company_id}/users/{id}",
+        "RestV10CompaniesCompanyIdUsersIdPatch",
+        &[],
+    ),
+    Operation {
+        served: Served::DocumentedOnly,
+        ..own(
+            "DELETE",
+            "/rest/v1.0/companies/{company_id}/users/{id}",
+            "procore",
+            "Delete a company user (seed-only: not in Procore's reference)",
+            204,
+            None,
+        )
+    },
+    procore(
+        "PATCH",
+        "/rest/v1.3/companies/{company_id}/users/{id}",
+        "RestV13CompaniesCompanyIdUsersIdPatch",
+        &["run_configurable_validations"],
+    ),
+    procore(
+        "PATCH",
+        "/rest/v1.0/companies/{company_id}/users/sync",
+        "RestV10CompaniesCompanyIdUsersSyncPatch",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/companies/{company_id}/users/inactive",
+        "RestV10CompaniesCompanyIdUsersInactiveGet",
+        USER_LIST,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.1/companies/{company_id}/users/inactive",
+        "RestV10CompaniesCompanyIdUsersInactiveGet",
+        USER_LIST,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.3/companies/{company_id}/users/inactive",
+        "RestV10CompaniesCompanyIdUsersInactiveGet",
+        USER_LIST,
+    ),
+    procore(
+        "PATCH",
+        "/rest/v1.0/companies/{company_id}/users/inactive/{id}",
+        "RestV10CompaniesCompanyIdUsersInactiveIdPatch",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/vendors",
+        "RestV10VendorsGet",
+        COMPANY_QUERY,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/vendors/{id}",
+        "RestV10VendorsIdGet",
+        &["company_id"],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/companies/{company_id}/vendors",
+        "RestV10VendorsGet",
+        PAGES,
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/companies/{company_id}/vendors/{id}",
+        "RestV10VendorsIdGet",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/projects/{project_id}/users",
+        "RestV10ProjectsProjectIdUsersGet",
+        MEMBER_LIST,
+    ),
+    procore(
+        "POST",
+        "/rest/v1.0/projects/{project_id}/users",
+        "RestV10ProjectsProjectIdUsersPost",
+        &[],
+    ),
+    procore(
+        "GET",
+        "/rest/v1.0/projects/{project_id}/users/{id}",
+        "RestV10ProjectsProjectIdUsersIdGet",
+        &[],
+    ),
+    procore(
+        "PATCH",
+        "/rest/v1.0/projects/{project_id}/users/{id}",
+        "RestV10ProjectsProjectIdUsersIdPatch",
+        &[],
+    ),
+    Operation {
+        served: Served::DocumentedOnly,
+        ..own(
+            "DELETE",
+            "/rest/v1.0/projects/{project_id}/users/{id}",
+            "procore",
+            "Remove a project member (seed-only: same as actions/remove)",
+            204,
+            None,
+        )
+    },
+    procore(
+        "POST",
+        "/rest/v1.0/projects/{project_id}/users/{id}/actions/add",
+        "RestV10ProjectsProjectIdUsersIdActionsAddPost",
+        &[],
+    ),
+    procore(
+        "DELETE",
+        "/rest/v1.0/projects/{project_id}/users/{id}/actions/remove",
+        "RestV10ProjectsProjectIdUsersIdActionsRemoveDelete",
+        &[],
+    ),
+    own(
+        "GET",
+        "/avatars/{company_id}/{user_id}/{version}",
+        "procore",
+        "An uploaded avatar image, byte for byte (public)",
+        200,
+        None,
+    ),
+    own(
+        "POST",
+        "/oauth/token",
+        "oauth",
+        "Issue a token (client_credentials, authorization_code, refresh_token)",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/oauth/authorize",
+        "oauth",
+        "Approve at once and redirect with a code",
+        302,
+        None,
+    ),
+    own(
+        "GET",
+        "/oauth/token/info",
+        "oauth",
+        "Describe a token",
+        200,
+        Some(object),
+    ),
+    own(
+        "POST",
+        "/oauth/revoke",
+        "oauth",
+        "Revoke a token",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/openapi.json",
+        "meta",
+        "This document",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/health",
+        "admin",
+        "Liveness",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/clock",
+        "admin",
+        "The mock clock",
+        200,
+        Some(object),
+    ),
+    own(
+        "PUT",
+        "/__admin/clock",
+        "admin",
+        "Set or freeze the mock clock",
+        200,
+        Some(object),
+    ),
+    own(
+        "POST",
+        "/__admin/clock/advance",
+        "admin",
+        "Advance the mock clock",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/rate-limits",
+        "admin",
+        "The rate limits in force",
+        200,
+        Some(object),
+    ),
+    own(
+        "PUT",
+        "/__admin/rate-limits",
+        "admin",
+        "Change the rate limits",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/faults",
+        "admin",
+        "The fault rules",
+        200,
+        Some(array),
+    ),
+    own(
+        "POST",
+        "/__admin/faults",
+        "admin",
+        "Add a fault rule",
+        201,
+        Some(object),
+    ),
+    own(
+        "DELETE",
+        "/__admin/faults",
+        "admin",
+        "Remove every fault rule",
+        204,
+        None,
+    ),
+    own(
+        "DELETE",
+        "/__admin/faults/{id}",
+        "admin",
+        "Remove one fault rule",
+        204,
+        None,
+    ),
+    own(
+        "POST",
+        "/__admin/reset",
+        "admin",
+        "Back to the data and limits given at start",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/state",
+        "admin",
+        "The whole state as a fixture",
+        200,
+        Some(object),
+    ),
+    own(
+        "PUT",
+        "/__admin/state",
+        "admin",
+        "Replace the whole state",
+        200,
+        Some(object),
+    ),
+    own(
+        "POST",
+        "/__admin/state/save",
+        "admin",
+        "Save the state file now",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/requests",
+        "admin",
+        "The request journal",
+        200,
+        Some(array),
+    ),
+    own(
+        "DELETE",
+        "/__admin/requests",
+        "admin",
+        "Clear the request journal",
+        204,
+        None,
+    ),
+    own(
+        "POST",
+        "/__admin/requests/count",
+        "admin",
+        "Count and list the journal entries a matcher selects",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/directory",
+        "admin",
+        "Read-only view of each company's users, projects and members",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/apps",
+        "admin",
+        "Each OAuth app's rate windows and access tokens (no secrets)",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/ui",
+        "admin",
+        "The dashboard page (HTML)",
+        200,
+        None,
+    ),
+    own(
+        "GET",
+        "/__admin/ui/app.js",
+        "admin",
+        "The dashboard's script",
+        200,
+        None,
+    ),
+    own(
+        "GET",
+        "/__admin/ui/app.css",
+        "admin",
+        "The dashboard's style sheet",
+        200,
+        None,
+    ),
+    own(
+        "GET",
+        "/__admin/webhooks",
+        "admin",
+        "Webhook overview: hooks, queues, dropped events",
+        200,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/webhooks/deliveries",
+        "admin",
+        "Pending and past deliveries across hooks",
+        200,
+        Some(object),
+    ),
+    own(
+        "POST",
+        "/__admin/webhooks/flush",
+        "admin",
+        "Deliver everything due now",
+        200,
+        Some(object),
+    ),
+    own(
+        "POST",
+        "/__admin/webhooks/faults",
+        "admin",
+        "Add a delivery fault rule (drop, delay, duplicate, reorder)",
+        201,
+        Some(object),
+    ),
+    own(
+        "GET",
+        "/__admin/webhooks/faults",
+        "admin",
+        "List delivery fault rules",
+        200,
+        Some(array),
+    ),
+    own(
+        "DELETE",
+        "/__admin/webhooks/faults",
+        "admin",
+        "Remove every delivery fault rule",
+        204,
+        None,
+    ),
+    own(
+        "DELETE",
+        "/__admin/webhooks/faults/{id}",
+        "admin",
+        "Remove one delivery fault rule",
+        204,
+        None,
+    ),
+    Operation {
+        query: &["company_id", "project_id", "namespace"],
+        ..own(
+            "GET",
+            "/rest/v1.0/webhooks/hooks",
+            "webhooks",
+            "List hooks of a company or project",
+            200,
+            Some(array),
+        )
+    },
+    own(
+        "POST",
+        "/rest/v1.0/webhooks/hooks",
+        "webhooks",
+        "Create a hook",
+        201,
+        Some(object),
+    ),
+    Operation {
+        query: &["company_id", "project_id", "namespace"],
+        ..own(
+            "GET",
+            "/rest/v1.0/webhooks/hooks/{id}",
+            "webhooks",
+            "Show a hook",
+            200,
+            Some(object),
+        )
+    },
+    own(
+        "PATCH",
+        "/rest/v1.0/webhooks/hooks/{id}",
+        "webhooks",
+        "Update a hook",
+        200,
+        Some(object),
+    ),
+    Operation {
+        query: &["company_id", "project_id", "namespace"],
+        ..own(
+            "DELETE",
+            "/rest/v1.0/webhooks/hooks/{id}",
+            "webhooks",
+            "Delete a hook",
+            200,
+            None,
+        )
+    },
+    Operation {
+        query: &["company_id", "project_id", "namespace"],
+        ..own(
+            "GET",
+            "/rest/v1.0/webhooks/hooks/{hook_id}/triggers",
+            "webhooks",
+            "List a hook's triggers",
+            200,
+            Some(array),
+        )
+    },
+    own(
+        "POST",
+        "/rest/v1.0/webhooks/hooks/{hook_id}/triggers",
+        "webhooks",
+        "Create a trigger on a hook",
+        201,
+        Some(object),
+    ),
+    Operation {
+        query: &["company_id", "project_id", "namespace"],
+        ..own(
+            "DELETE",
+            "/rest/v1.0/webhooks/hooks/{hook_id}/triggers/{id}",
+            "webhooks",
+            "Delete a trigger",
+            200,
+            None,
+        )
+    },
+    Operation {
+        query: &[
+            "company_id",
+            "project_id",
+            "namespace",
+            "filters[status]",
+            "page_size",
+            "page_start",
+        ],
+        ..own(
+            "GET",
+            "/rest/v1.0/webhooks/hooks/{hook_id}/deliveries",
+            "webhooks",
+            "List a hook's deliveries",
+            200,
+            Some(array),
+        )
+    },
+];
+
+/// The `GET /openapi.json` route, its document built once for the state's profile.
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let document = Arc::new(document(state.profile()));
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let document = Arc::clone(&document);
+            async move { http::json(StatusCode::OK, &*document) }
+        }),
+    )
+}
+
+/// The document for `profile`.
+pub(crate) fn document(profile: Profile) -> Value {
+    let procore: Value =
+        serde_json::from_str(PROCORE_DOCUMENT).expect("the embedded Procore document is JSON");
+    let procore_operations = procore_operations(&procore);
+    let mut paths = Map::new();
+    for operation in OPERATIONS {
+        if operation.served == Served::DocumentedOnly && !profile.serves_seed_extras() {
+            continue;
+        }
+        let described = describe(operation, &procore_operations);
+        let item = paths
+            .entry(operation.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item[operation.method.to_ascii_lowercase()] = described;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "procore-mock",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "What this procore-mock serves for --profile {}. Response and request schemas of \
+                 Procore's operations are Procore's own (its published document); differences are \
+                 listed in docs/divergences.md.",
+                profile_name(profile)
+            ),
+        },
+        "servers": [{"url": "http://127.0.0.1:4010"}],
+        "tags": [
+            {"name": "procore", "description": "Procore's REST API as the mock emulates it"},
+            {"name": "oauth", "description": "OAuth 2.0 on the same host"},
+            {"name": "admin", "description": "The mock's control plane (not Procore's)"},
+            {"name": "meta", "description": "About the mock itself"},
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "Only when --admin-token is set"},
+            },
+        },
+    })
+}
+
+fn profile_name(profile: Profile) -> &'static str {
+    if profile.serves_seed_extras() {
+        "documented"
+    } else {
+        "official"
+    }
+}
+
+/// Procore's operations by `operationId`.
+fn procore_operations(procore: &Value) -> Map<String, Value> {
+    let mut by_id = Map::new();
+    for item in procore["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, v)| v)
+    {
+        for operation in item.as_object().into_iter().flatten().map(|(_, v)| v) {
+            if let Some(id) = operation["operationId"].as_str() {
+                by_id.insert(id.to_owned(), operation.clone());
+            }
+        }
+    }
+    by_id
+}
+
+/// The OpenAPI operation object for one of the mock's operations.
+fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
+    let rest = operation.path.starts_with("/rest/");
+    let company_header =
+        rest && !matches!(operation.path, "/rest/v1.0/companies" | "/rest/v1.0/me");
+    let mut parameters: Vec<Value> = Vec::new();
+    if company_header {
+        parameters.push(json!({
+            "name": "Procore-Company-Id", "in": "header", "required": true,
+            "schema": {"type": "integer"},
+        }));
+    }
+    for name in path_parameters(operation.path) {
+        parameters.push(
+            json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer"}}),
+        );
+    }
+    let source_id = match operation.source {
+        Source::Procore(id) => Some(id),
+        Source::Mock { .. } => None,
+    };
+    let procore_op = source_id.and_then(|id| procore.get(id));
+    for name in operation.query {
+        let documented = procore_op
+            .and_then(|op| op["parameters"].as_array())
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|p| p["in"] == "query" && p["name"] == *name)
+            });
+        let mut parameter = documented
+            .cloned()
+            .unwrap_or_else(|| json!({"name": name, "in": "query", "schema": {"type": "string"}}));
+        parameter["required"] =
+            json!(*name == "company_id" && !operation.path.contains("{company_id}"));
+        parameters.push(parameter);
+    }
+    let operation_id = format!(
+        "{}{}",
+        operation.method.to_ascii_lowercase(),
+        operation
+            .path
+            .split(['/', '.', '{', '}', '_', '-'])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let mut chars = s.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
+            })
+            .collect::<String>()
+    );
+    let mut out = json!({
+        "tags": [operation.tag],
+        "operationId": operation_id,
+        "parameters": parameters,
+    });
+    let (ok_status, ok_schema, takes_body) = match (operation.source, procore_op) {
+        (Source::Procore(id), Some(op)) => {
+            out["summary"] = op["summary"].clone();
+            out["x-procore-operation-id"] = json!(id);
+            let (status, response) = op["responses"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .find(|(status, _)| status.starts_with('2'))
+                .map(|(s, r)| (s.parse::<u16>().unwrap_or(200), r.clone()))
+                .unwrap_or((200, json!({})));
+            let schema = any_of(response["content"]["application/json"]["schema"].clone());
+            if let Some(body) = op.get("requestBody") {
+                out["requestBody"] = with_every_encoding(body);
+            }
+            (
+                status,
+                (!schema.is_null()).then_some(schema),
+                op.get("requestBody").is_some(),
+            )
+        }
+        (
+            Source::Mock {
+                summary,
+                body,
+                ok,
+                schema,
+            },
+            _,
+        ) => {
+            out["summary"] = json!(summary);
+            if body {
+                out["requestBody"] = json!({
+                    "required": false,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                });
+            }
+            (ok, schema.map(|f| f()), body)
+        }
+        (Source::Procore(id), None) => unreachable!("{id} is not in Procore's document"),
+    };
+    let mut responses = Map::new();
+    let ok = match ok_schema {
+        Some(schema) => {
+            json!({"description": "Success", "content": {"application/json": {"schema": schema}}})
+        }
+        None => json!({"description": "Success"}),
+    };
+    responses.insert(ok_status.to_string(), ok);
+    if operation.tag == "oauth" {
+        for (status, description) in [
+            (400, "RFC 6749 error"),
+            (401, "invalid_client or invalid_token"),
+        ] {
+            responses.insert(
+                status.to_string(),
+                json!({
+                    "description": description,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+                    }}},
+                }),
+            );
+        }
+    }
+    for (status, description) in error_statuses(operation, takes_body) {
+        responses.insert(
+            status.to_string(),
+            json!({
+                "description": description,
+                "content": {"application/json": {"schema": error_schema()}},
+            }),
+        );
+    }
+    out["responses"] = Value::Object(responses);
+    if rest {
+        out["security"] = json!([{"bearer": []}]);
+    } else if operation.tag == "admin" {
+        out["security"] = json!([{}, {"adminToken": []}]);
+    }
+    out
+}
+
+/// Procore's schema with every `oneOf` as `anyOf`. Procore's unions are over open objects, so
+/// one answer matches several branches and strict `oneOf` refuses it (the quirk
+/// `procore-schema` handles for the check); this document describes the mock's answers, which
+/// match at least one branch.
+fn any_of(schema: Value) -> Value {
+    match schema {
+        Value::Object(object) => Value::Object(
+            object
+                .into_iter()
+                .map(|(key, value)| {
+                    let key = if key == "oneOf" {
+                        "anyOf".to_owned()
+                    } else {
+                        key
+                    };
+                    (key, any_of(value))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(any_of).collect()),
+        other => other,
+    }
+}
+
+/// The mock's error body, inline so each response schema stands alone.
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "message": {"type": "string"},
+            "errors": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "required": ["message"],
+    })
+}
+
+/// The error statuses an operation answers.
+fn error_statuses(operation: &Operation, takes_body: bool) -> Vec<(u16, &'static str)> {
+    let mut statuses = Vec::new();
+    if operation.path.starts_with("/rest/") {
+        statuses.extend([
+            (400, "Bad request: a parameter or field named in `errors`"),
+            (401, "Missing, unknown or expired token"),
+            (403, "Scope, company or Directory Admin rule"),
+            (404, "No such record, or no Procore-Company-Id header"),
+            (429, "Over a rate limit (Retry-After)"),
+        ]);
+        if takes_body || operation.method == "POST" {
+            statuses.extend([
+                (409, "Email already used in the company"),
+                (413, "Body over the size limit"),
+                (415, "Unsupported body encoding"),
+                (422, "A business rule refused the change"),
+            ]);
+        }
+    } else if operation.tag == "admin" {
+        statuses.extend([(400, "Bad request"), (401, "Admin token required")]);
+    } else if operation.path.starts_with("/avatars/") {
+        statuses.push((404, "No such avatar"));
+    }
+    statuses
+}
+
+/// `{name}` segments of a path template.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
+/// A request body offered in every encoding the mock reads: Procore's schema under JSON,
+/// form-urlencoded and multipart alike.
+fn with_every_encoding(body: &Value) -> Value {
+    let schema = body["content"]
+        .as_object()
+        .and_then(|content| content.values().next())
+        .map(|media| media["schema"].clone())
+        .unwrap_or_else(|| json!({"type": "object"}));
+    json!({
+        "required": body["required"].as_bool().unwrap_or(false),
+        "content": {
+            "application/json": {"schema": schema},
+            "application/x-www-form-urlencoded": {"schema": schema},
+            "multipart/form-data": {"schema": schema},
+        },
+    })
+}
