@@ -546,6 +546,37 @@ fn one_scenario_file_runs_under_an_explicit_reset_policy() {
     assert!(String::from_utf8_lossy(&legacy.stdout).starts_with("reset: before each scenario"));
 }
 
+/// The rate-limit scenario froze the clock and lowered the spike limit while the window still
+/// held the requests of an earlier run, so under `--reset never` its first admitted request was
+/// a 429 that a frozen clock could never wait out: the run hung.
+#[test]
+fn the_rate_limit_scenario_runs_twice_in_a_row_without_a_reset() {
+    let server = procore_mock::MockServer::start();
+    let file = scenarios_dir().join("07-rate-limit.json");
+    for run in 0..2 {
+        // 429s as results: before the fix the second run failed here instead of hanging.
+        let output = harness()
+            .args([
+                "run",
+                "--target",
+                server.url(),
+                "--reset",
+                "never",
+                "--no-retry-429",
+            ])
+            .arg("--scenarios")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "run {run}: {stdout}");
+        assert!(
+            stdout.contains("PASS  rate-limit-429"),
+            "run {run}: {stdout}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_rate_limit_steps_see_429s_and_others_wait_them_out() {
     // A step that does not say otherwise waits a 429 out (the mock's clock moves, since the
