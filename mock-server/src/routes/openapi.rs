@@ -4,8 +4,9 @@
 //! response and request schemas are Procore's own (from the same document the conformance
 //! check uses, which the mock's answers are tested against); parameters are the ones the mock
 //! reads; statuses are the ones it answers, with its own error shape. Operations Procore does
-//! not document (profile extras, OAuth, `/__admin`) are described here. Tests check the list
-//! against the router in both directions, so the document cannot drift from what is served.
+//! not document (profile extras, OAuth, `/__admin`, Crux Connect's API) are described here.
+//! Tests check the list against the router in both directions, so the document cannot drift
+//! from what is served.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Profile;
 use crate::http;
+use crate::http::crux::PREFIXES as CRUX_PREFIXES;
 use crate::state::AppState;
 
 /// Procore's published document for the emulated operations (see `procore-schema/data`).
@@ -56,6 +58,32 @@ enum Served {
     Always,
     /// Only `--profile documented` (seed-only behaviour Procore's reference lacks).
     DocumentedOnly,
+    /// Both profiles unless `--no-crux`: a Crux Connect operation. Its path is relative to
+    /// Crux's prefixes (`http::crux::PREFIXES`) and it is listed once under each, as it is
+    /// routed.
+    Crux,
+}
+
+impl Served {
+    /// Whether a mock serving `profile`, with Crux Connect on or off, serves the operation.
+    fn by(self, profile: Profile, crux: bool) -> bool {
+        match self {
+            Served::Always => true,
+            Served::DocumentedOnly => profile.serves_seed_extras(),
+            Served::Crux => crux,
+        }
+    }
+
+    /// The paths the operation is served under.
+    fn paths(self, path: &'static str) -> Vec<String> {
+        match self {
+            Served::Crux => CRUX_PREFIXES
+                .iter()
+                .map(|prefix| format!("{prefix}{path}"))
+                .collect(),
+            Served::Always | Served::DocumentedOnly => vec![path.to_owned()],
+        }
+    }
 }
 
 /// Where an operation's description comes from.
@@ -63,11 +91,12 @@ enum Served {
 enum Source {
     /// Procore's operation with this `operationId` (possibly served under another path).
     Procore(&'static str),
-    /// Described here: a summary, whether it takes a body, its success status and the JSON
-    /// schema of that answer (`None`: no body).
+    /// Described here: a summary, the JSON schema of its request body (`None`: it takes none;
+    /// a body whose schema requires fields is itself required), its success status and the
+    /// JSON schema of that answer (`None`: no body).
     Mock {
         summary: &'static str,
-        body: bool,
+        body: Option<fn() -> Value>,
         ok: u16,
         schema: Option<fn() -> Value>,
     },
@@ -114,12 +143,40 @@ const fn own(
         tag,
         source: Source::Mock {
             summary,
-            body: matches!(method.as_bytes(), b"POST" | b"PUT" | b"PATCH"),
+            body: if matches!(method.as_bytes(), b"POST" | b"PUT" | b"PATCH") {
+                Some(object)
+            } else {
+                None
+            },
             ok,
             schema,
         },
         query: &[],
         served: Served::Always,
+    }
+}
+
+/// A Crux Connect operation: `path` relative to Crux's prefixes, its request body's schema and
+/// its answer's (always 200 with a body).
+const fn crux(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<fn() -> Value>,
+    schema: fn() -> Value,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        tag: "crux",
+        source: Source::Mock {
+            summary,
+            body,
+            ok: 200,
+            schema: Some(schema),
+        },
+        query: &[],
+        served: Served::Crux,
     }
 }
 
@@ -129,6 +186,114 @@ fn object() -> Value {
 
 fn array() -> Value {
     json!({"type": "array", "items": {"type": "object"}})
+}
+
+/// A uuid as Crux writes it.
+fn uuid() -> Value {
+    json!({"type": "string", "format": "uuid"})
+}
+
+/// One permission of Crux's catalogue.
+fn crux_permission() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "uuid": uuid(),
+            "name": {"type": "string"},
+            "display_name": {"type": "string"},
+            "description": {"type": "string"},
+            "visibility": {"type": "string", "enum": ["RETAILER", "SUPPLIER", "BOTH"]},
+            "grouping": {"type": "string"},
+        },
+        "required": ["uuid", "name", "display_name", "description", "visibility", "grouping"],
+    })
+}
+
+fn crux_permissions() -> Value {
+    json!({"type": "array", "items": crux_permission()})
+}
+
+/// A user's assignments: every permission offered to the organization, each with whether the
+/// user holds it.
+fn crux_assignments() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "permissions": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"assigned": {"type": "boolean"}, "permission": crux_permission()},
+                "required": ["assigned", "permission"],
+            }},
+            "org_user": {"type": "object", "properties": {"uuid": uuid()}, "required": ["uuid"]},
+        },
+        "required": ["permissions", "org_user"],
+    })
+}
+
+fn crux_user() -> Value {
+    let text = json!({"type": "string"});
+    let optional_text = json!({"type": "string", "nullable": true});
+    json!({
+        "type": "object",
+        "properties": {
+            "uuid": uuid(),
+            "person": {
+                "type": "object",
+                "properties": {
+                    "uuid": uuid(),
+                    "first_name": text,
+                    "last_name": text,
+                    "email": text,
+                    "phone": optional_text,
+                    "job_title": optional_text,
+                },
+                "required": ["uuid", "first_name", "last_name", "email"],
+            },
+            "permission_assignments": crux_assignments(),
+            "status": {"type": "string", "enum": ["CONFIRMATION WAITING", "ACTIVE", "DEACTIVATED"]},
+            "token": optional_text,
+        },
+        "required": ["uuid", "person", "permission_assignments", "status", "token"],
+    })
+}
+
+fn crux_users() -> Value {
+    json!({"type": "array", "items": crux_user()})
+}
+
+fn crux_login() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "auth_token": {"type": "string"},
+            "org_uuid": uuid(),
+            "user_uuid": uuid(),
+            "retailer_uuid": {"type": "string", "description": "The retailer's uuid, or \"\" for a supplier"},
+            "supplier_uuid": {"type": "string", "description": "The supplier's uuid, or \"\" for a retailer"},
+            "org_type": {"type": "string", "enum": ["RETAILER", "SUPPLIER"]},
+            "permission_assignments": crux_assignments(),
+        },
+        "required": [
+            "auth_token", "org_uuid", "user_uuid", "retailer_uuid", "supplier_uuid", "org_type",
+            "permission_assignments",
+        ],
+    })
+}
+
+fn crux_credentials() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+        "required": ["username", "password"],
+    })
+}
+
+fn crux_permission_uuids() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"permission_uuids": {"type": "array", "items": uuid()}},
+        "required": ["permission_uuids"],
+    })
 }
 
 /// Every operation the mock serves, in the order the document lists them.
@@ -702,11 +867,61 @@ const OPERATIONS: &[Operation] = &[
             Some(array),
         )
     },
+    crux(
+        "POST",
+        "/user-login/",
+        "Log in as an API user: a token and the caller's permissions",
+        Some(crux_credentials),
+        crux_login,
+    ),
+    crux(
+        "GET",
+        "/users/all/",
+        "Every user of the caller's organization (needs view_org_users)",
+        None,
+        crux_users,
+    ),
+    crux(
+        "GET",
+        "/users/detail/{user_uuid}/",
+        "One user of the caller's organization (needs view_org_users)",
+        None,
+        crux_user,
+    ),
+    crux(
+        "GET",
+        "/all_permissions/",
+        "The permissions offered to the organization's kind (needs view_org_users)",
+        None,
+        crux_permissions,
+    ),
+    crux(
+        "GET",
+        "/users/permissions/{user_uuid}/",
+        "A user's permission assignments (needs view_org_users)",
+        None,
+        crux_assignments,
+    ),
+    crux(
+        "PATCH",
+        "/users/permissions/{user_uuid}/",
+        "Assign permissions to a user (needs edit_org_users); every uuid or none",
+        Some(crux_permission_uuids),
+        crux_assignments,
+    ),
+    crux(
+        "DELETE",
+        "/users/permissions/{user_uuid}/",
+        "Remove permissions from a user (needs edit_org_users); every uuid or none",
+        Some(crux_permission_uuids),
+        crux_assignments,
+    ),
 ];
 
-/// The `GET /openapi.json` route, its document built once for the state's profile.
+/// The `GET /openapi.json` route, its document built once for the state's profile and whether
+/// Crux Connect is served.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
-    let document = Arc::new(document(state.profile()));
+    let document = Arc::new(document(state.profile(), !state.config().no_crux));
     Router::new().route(
         "/openapi.json",
         get(move || {
@@ -716,21 +931,42 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     )
 }
 
-/// The document for `profile`.
-pub(crate) fn document(profile: Profile) -> Value {
+/// The document for `profile`, with Crux Connect's API when `crux` (not `--no-crux`).
+pub(crate) fn document(profile: Profile, crux: bool) -> Value {
     let procore: Value =
         serde_json::from_str(PROCORE_DOCUMENT).expect("the embedded Procore document is JSON");
     let procore_operations = procore_operations(&procore);
     let mut paths = Map::new();
     for operation in OPERATIONS {
-        if operation.served == Served::DocumentedOnly && !profile.serves_seed_extras() {
+        if !operation.served.by(profile, crux) {
             continue;
         }
-        let described = describe(operation, &procore_operations);
-        let item = paths
-            .entry(operation.path.to_owned())
-            .or_insert_with(|| json!({}));
-        item[operation.method.to_ascii_lowercase()] = described;
+        for path in operation.served.paths(operation.path) {
+            let described = describe(operation, &path, &procore_operations);
+            let item = paths.entry(path).or_insert_with(|| json!({}));
+            item[operation.method.to_ascii_lowercase()] = described;
+        }
+    }
+    let mut tags = vec![
+        json!({"name": "procore", "description": "Procore's REST API as the mock emulates it"}),
+        json!({"name": "oauth", "description": "OAuth 2.0 on the same host"}),
+        json!({"name": "admin", "description": "The mock's control plane (not Procore's)"}),
+        json!({"name": "meta", "description": "About the mock itself"}),
+    ];
+    let mut security_schemes = json!({
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "adminToken": {"type": "http", "scheme": "bearer", "description": "Only when --admin-token is set"},
+    });
+    if crux {
+        tags.push(json!({
+            "name": "crux",
+            "description": "Crux Connect's organization-user and permission API, under \
+                            /organizations and /timp/organizations (off with --no-crux)",
+        }));
+        security_schemes["cruxToken"] = json!({
+            "type": "apiKey", "in": "header", "name": "Authorization",
+            "description": "`Token <auth_token>`, the auth_token of a Crux login",
+        });
     }
     json!({
         "openapi": "3.0.3",
@@ -745,19 +981,9 @@ pub(crate) fn document(profile: Profile) -> Value {
             ),
         },
         "servers": [{"url": "http://127.0.0.1:4010"}],
-        "tags": [
-            {"name": "procore", "description": "Procore's REST API as the mock emulates it"},
-            {"name": "oauth", "description": "OAuth 2.0 on the same host"},
-            {"name": "admin", "description": "The mock's control plane (not Procore's)"},
-            {"name": "meta", "description": "About the mock itself"},
-        ],
+        "tags": tags,
         "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "adminToken": {"type": "http", "scheme": "bearer", "description": "Only when --admin-token is set"},
-            },
-        },
+        "components": {"securitySchemes": security_schemes},
     })
 }
 
@@ -787,9 +1013,9 @@ fn procore_operations(procore: &Value) -> Map<String, Value> {
     by_id
 }
 
-/// The OpenAPI operation object for one of the mock's operations.
-fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
-    let rest = operation.path.starts_with("/rest/");
+/// The OpenAPI operation object for one of the mock's operations, served at `path`.
+fn describe(operation: &Operation, path: &str, procore: &Map<String, Value>) -> Value {
+    let rest = path.starts_with("/rest/");
     let company_header =
         rest && !matches!(operation.path, "/rest/v1.0/companies" | "/rest/v1.0/me");
     let mut parameters: Vec<Value> = Vec::new();
@@ -799,10 +1025,14 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
             "schema": {"type": "integer"},
         }));
     }
-    for name in path_parameters(operation.path) {
-        parameters.push(
-            json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer"}}),
-        );
+    for name in path_parameters(path) {
+        // Procore's records are named by integer ids, Crux's by uuids.
+        let schema = if name.ends_with("_uuid") {
+            uuid()
+        } else {
+            json!({"type": "integer"})
+        };
+        parameters.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
     }
     let source_id = match operation.source {
         Source::Procore(id) => Some(id),
@@ -820,16 +1050,13 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
         let mut parameter = documented
             .cloned()
             .unwrap_or_else(|| json!({"name": name, "in": "query", "schema": {"type": "string"}}));
-        parameter["required"] =
-            json!(*name == "company_id" && !operation.path.contains("{company_id}"));
+        parameter["required"] = json!(*name == "company_id" && !path.contains("{company_id}"));
         parameters.push(parameter);
     }
     let operation_id = format!(
         "{}{}",
         operation.method.to_ascii_lowercase(),
-        operation
-            .path
-            .split(['/', '.', '{', '}', '_', '-'])
+        path.split(['/', '.', '{', '}', '_', '-'])
             .filter(|s| !s.is_empty())
             .map(|s| {
                 let mut chars = s.chars();
@@ -876,13 +1103,14 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
             _,
         ) => {
             out["summary"] = json!(summary);
-            if body {
+            if let Some(body) = body {
+                let schema = body();
                 out["requestBody"] = json!({
-                    "required": false,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "required": schema.get("required").is_some(),
+                    "content": {"application/json": {"schema": schema}},
                 });
             }
-            (ok, schema.map(|f| f()), body)
+            (ok, schema.map(|f| f()), body.is_some())
         }
         (Source::Procore(id), None) => unreachable!("{id} is not in Procore's document"),
     };
@@ -911,7 +1139,22 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
             );
         }
     }
-    for (status, description) in error_statuses(operation, takes_body) {
+    if operation.served == Served::Crux {
+        for (status, description) in crux_error_statuses(operation) {
+            let mut response = json!({
+                "description": description,
+                "content": {"application/json": {"schema": crux_error_schema(status)}},
+            });
+            if status == 401 {
+                response["headers"] = json!({"WWW-Authenticate": {
+                    "description": "`Token`",
+                    "schema": {"type": "string"},
+                }});
+            }
+            responses.insert(status.to_string(), response);
+        }
+    }
+    for (status, description) in error_statuses(path, operation, takes_body) {
         responses.insert(
             status.to_string(),
             json!({
@@ -925,8 +1168,61 @@ fn describe(operation: &Operation, procore: &Map<String, Value>) -> Value {
         out["security"] = json!([{"bearer": []}]);
     } else if operation.tag == "admin" {
         out["security"] = json!([{}, {"adminToken": []}]);
+    } else if operation.served == Served::Crux && operation.path != CRUX_LOGIN {
+        out["security"] = json!([{"cruxToken": []}]);
     }
     out
+}
+
+/// The one Crux operation that needs no token.
+const CRUX_LOGIN: &str = "/user-login/";
+
+/// Crux's error body (Django REST framework's): `{"detail": "<sentence>"}`, or for a 400 with
+/// fields at fault, each field's messages (`{"permission_uuids": ["..."]}`).
+fn crux_error_schema(status: u16) -> Value {
+    let detail = json!({"type": "string"});
+    if status == 400 {
+        json!({
+            "type": "object",
+            "properties": {"detail": detail},
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        })
+    } else {
+        json!({
+            "type": "object",
+            "properties": {"detail": detail},
+            "required": ["detail"],
+            "additionalProperties": false,
+        })
+    }
+}
+
+/// The error statuses a Crux operation answers, in the order Crux checks them.
+fn crux_error_statuses(operation: &Operation) -> Vec<(u16, &'static str)> {
+    let takes_body = matches!(operation.source, Source::Mock { body: Some(_), .. });
+    let mut statuses = Vec::new();
+    if operation.path == CRUX_LOGIN {
+        statuses.push((401, "Wrong username or password, or a deactivated user"));
+    } else {
+        statuses.extend([
+            (
+                401,
+                "No or malformed `Token` header, unknown or expired token, deactivated user",
+            ),
+            (403, "The caller lacks the permission the operation needs"),
+        ]);
+    }
+    if operation.path.contains("{user_uuid}") {
+        statuses.push((404, "No such user in the caller's organization"));
+    }
+    if takes_body {
+        statuses.extend([
+            (400, "A field at fault (each named with its messages), or a body that is not a JSON object"),
+            (413, "Body over the size limit"),
+            (415, "A body that is not JSON"),
+        ]);
+    }
+    statuses
 }
 
 /// Procore's schema with every `oneOf` as `anyOf`. Procore's unions are over open objects, so
@@ -969,9 +1265,9 @@ fn error_schema() -> Value {
 }
 
 /// The error statuses an operation answers.
-fn error_statuses(operation: &Operation, takes_body: bool) -> Vec<(u16, &'static str)> {
+fn error_statuses(path: &str, operation: &Operation, takes_body: bool) -> Vec<(u16, &'static str)> {
     let mut statuses = Vec::new();
-    if operation.path.starts_with("/rest/") {
+    if path.starts_with("/rest/") {
         statuses.extend([
             (400, "Bad request: a parameter or field named in `errors`"),
             (401, "Missing, unknown or expired token"),
@@ -989,7 +1285,7 @@ fn error_statuses(operation: &Operation, takes_body: bool) -> Vec<(u16, &'static
         }
     } else if operation.tag == "admin" {
         statuses.extend([(400, "Bad request"), (401, "Admin token required")]);
-    } else if operation.path.starts_with("/avatars/") {
+    } else if path.starts_with("/avatars/") {
         statuses.push((404, "No such avatar"));
     }
     statuses

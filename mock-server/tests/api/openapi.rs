@@ -3,14 +3,26 @@
 
 use std::collections::BTreeSet;
 
-use procore_mock::{MockServer, Profile};
+use procore_mock::{Config, MockServer, Profile};
+use procore_schema::{ProcoreSchema, Quirk, Verdict};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json as body_of, Value};
 
 use crate::helpers::*;
 
 /// The committed copy (the `documented` profile, the default).
 const COMMITTED: &str = "../docs/openapi.json";
+
+/// Crux Connect's path prefixes: every Crux route is nested under each.
+const CRUX_PREFIXES: [&str; 2] = ["/organizations", "/timp/organizations"];
+/// Jane Doe, a user of the default Crux organization.
+const CRUX_JANE: &str = "5de38a8e-800e-4cba-84c5-ee6c27f304d8";
+
+fn is_crux(path: &str) -> bool {
+    CRUX_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(&format!("{prefix}/")))
+}
 
 /// A concrete path for a template, with ids of the default data.
 fn concrete(path: &str) -> String {
@@ -19,9 +31,12 @@ fn concrete(path: &str) -> String {
         .replace("{user_id}", &JANE.to_string())
         .replace("{version}", "1")
         .replace("{id}", "5101")
+        .replace("{user_uuid}", CRUX_JANE)
 }
 
-/// Whether an answer came from the router's fallbacks (no route, or no such method).
+/// Whether an answer came from the router's fallbacks (no route, or no such method), Procore's
+/// or Crux's. The probes send no Crux token, so a routed Crux operation answers 401 (or 400 for
+/// an empty login) before it could look a user up: Crux's `Not found.` is its fallback.
 async fn fell_through(response: reqwest::Response) -> Option<String> {
     let status = response.status().as_u16();
     if status != 404 && status != 405 {
@@ -29,8 +44,14 @@ async fn fell_through(response: reqwest::Response) -> Option<String> {
     }
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let message = body["message"].as_str().unwrap_or_default().to_owned();
-    (message.starts_with("No route matches") || message.contains("is not allowed on"))
-        .then_some(message)
+    let detail = body["detail"].as_str().unwrap_or_default().to_owned();
+    if message.starts_with("No route matches") || message.contains("is not allowed on") {
+        Some(message)
+    } else if detail == "Not found." || detail.ends_with("not allowed.") {
+        Some(detail)
+    } else {
+        None
+    }
 }
 
 async fn document_of(app: &TestApp) -> Value {
@@ -110,11 +131,12 @@ async fn every_operation_in_the_document_is_routed_for_its_profile() {
             let extras = listed.iter().filter(|(m, _)| m == "DELETE");
             assert!(
                 extras.clone().all(|(_, p)| {
-                    // Procore's own DELETEs (removal from a project, hooks and triggers)
-                    // and the admin API's.
+                    // Procore's own DELETEs (removal from a project, hooks and triggers),
+                    // the admin API's and Crux's.
                     p.ends_with("/actions/remove")
                         || p.starts_with("/rest/v1.0/webhooks/")
                         || p.starts_with("/__admin")
+                        || is_crux(p)
                 }),
                 "the official profile documents no seed-only DELETE: {:?}",
                 extras.collect::<Vec<_>>()
@@ -168,7 +190,17 @@ async fn every_route_in_the_source_is_in_the_document() {
     let routes_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
     let mut found = BTreeSet::new();
     for entry in std::fs::read_dir(routes_dir).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().is_some_and(|name| name == "crux.rs") {
+            // The Crux module nests each of its routes under every Crux prefix.
+            for literal in route_literals(&source) {
+                for prefix in CRUX_PREFIXES {
+                    found.insert(format!("{prefix}{literal}"));
+                }
+            }
+            continue;
+        }
         for literal in source.split('"').skip(1).step_by(2) {
             let literal = literal.replace("{{", "{").replace("}}", "}");
             // A route literal: under one of the served roots, past the root itself.
@@ -188,9 +220,258 @@ async fn every_route_in_the_source_is_in_the_document() {
             }
         }
     }
+    assert!(
+        found.iter().filter(|p| is_crux(p)).count() >= 2 * 5,
+        "the scan sees Crux's routes: {found:?}"
+    );
     let missing: Vec<_> = found.difference(&documented).collect();
     assert!(
         missing.is_empty(),
         "routes missing from the document: {missing:?}"
+    );
+}
+
+/// The path of each `.route("...", ...)` call in a module's source.
+fn route_literals(source: &str) -> Vec<String> {
+    source
+        .split(".route(")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every Crux operation is documented under both prefixes, with Crux's tag, token and error
+/// shape; `--no-crux` leaves all of it out, as it leaves the routes out.
+#[tokio::test]
+async fn crux_is_in_the_document_exactly_when_it_is_served() {
+    let on = document_of(&TestApp::spawn().await).await;
+    let config = Config {
+        no_crux: true,
+        ..Config::default()
+    };
+    let off =
+        document_of(&TestApp::start_server(MockServer::builder().config(config).start()).await)
+            .await;
+    let operations = |document: &Value, prefix: &str| -> BTreeSet<(String, String)> {
+        let mut found = BTreeSet::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            if let Some(rest) = path.strip_prefix(prefix) {
+                for method in item.as_object().unwrap().keys() {
+                    found.insert((method.clone(), rest.to_owned()));
+                }
+            }
+        }
+        found
+    };
+    let expected: BTreeSet<(String, String)> = [
+        ("post", "/user-login/"),
+        ("get", "/users/all/"),
+        ("get", "/users/detail/{user_uuid}/"),
+        ("get", "/all_permissions/"),
+        ("get", "/users/permissions/{user_uuid}/"),
+        ("patch", "/users/permissions/{user_uuid}/"),
+        ("delete", "/users/permissions/{user_uuid}/"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    for prefix in CRUX_PREFIXES {
+        assert_eq!(operations(&on, &format!("{prefix}/")).len(), 7);
+        let relative: BTreeSet<_> = operations(&on, prefix);
+        assert_eq!(relative, expected, "{prefix}");
+        assert!(operations(&off, prefix).is_empty(), "--no-crux: {prefix}");
+    }
+    let grant = &on["paths"]["/timp/organizations/users/permissions/{user_uuid}/"]["patch"];
+    assert_eq!(grant["tags"], body_of!(["crux"]));
+    assert_eq!(grant["security"], body_of!([{"cruxToken": []}]));
+    assert_eq!(
+        grant["requestBody"]["content"]["application/json"]["schema"]["required"],
+        body_of!(["permission_uuids"])
+    );
+    assert!(
+        grant["responses"]["403"]["content"]["application/json"]["schema"]["properties"]["detail"]
+            .is_object()
+    );
+    let login = &on["paths"]["/organizations/user-login/"]["post"];
+    assert!(login.get("security").is_none(), "the login needs no token");
+    assert_eq!(
+        on["components"]["securitySchemes"]["cruxToken"]["name"],
+        "Authorization"
+    );
+    let tags = |document: &Value| -> Vec<Value> {
+        document["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].clone())
+            .collect()
+    };
+    assert!(tags(&on).contains(&body_of!("crux")));
+    assert!(!tags(&off).contains(&body_of!("crux")));
+    assert!(off["components"]["securitySchemes"]
+        .get("cruxToken")
+        .is_none());
+}
+
+/// Every Crux answer, successes and each error, is described by the document: its status is
+/// declared and its body validates against the schema declared for it.
+#[tokio::test]
+async fn crux_answers_validate_against_the_document() {
+    let app = TestApp::spawn().await;
+    let own = ProcoreSchema::from_document(&document_of(&app).await).expect("compiles");
+    let client = reqwest::Client::new();
+    let login = |prefix: &str, body: Value| {
+        client
+            .post(app.url(&format!("{prefix}/user-login/")))
+            .json(&body)
+    };
+    let token_of = |username: &str, password: &str| {
+        let request = login(
+            "/organizations",
+            body_of!({"username": username, "password": password}),
+        );
+        async move {
+            json(request.send().await.unwrap()).await["auth_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let admin = token_of("crux-admin@summit-builders.example", "crux-admin-password").await;
+    let viewer = token_of(
+        "crux-viewer@summit-builders.example",
+        "crux-viewer-password",
+    )
+    .await;
+    let view_order = "2a0295b6-dd74-4239-9988-24fcdb1adcea";
+    let grant = body_of!({"permission_uuids": [view_order]});
+    let mut seen = BTreeSet::new();
+    let mut differences = Vec::new();
+    for prefix in CRUX_PREFIXES {
+        let jane = format!("{prefix}/users/permissions/{CRUX_JANE}/");
+        let call = |method: Method, path: &str, token: Option<&str>, body: Option<&Value>| {
+            let mut request = client.request(method, app.url(path));
+            if let Some(token) = token {
+                request = request.header("Authorization", format!("Token {token}"));
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            request
+        };
+        let requests = vec![
+            (
+                "POST",
+                login(
+                    prefix,
+                    body_of!({"username": "crux-admin@summit-builders.example", "password": "crux-admin-password"}),
+                ),
+            ),
+            (
+                "POST",
+                login(
+                    prefix,
+                    body_of!({"username": "crux-admin@summit-builders.example", "password": "wrong"}),
+                ),
+            ),
+            ("POST", login(prefix, body_of!({"username": ""}))),
+            (
+                "POST",
+                client
+                    .post(app.url(&format!("{prefix}/user-login/")))
+                    .header("Content-Type", "text/plain")
+                    .body("username=x"),
+            ),
+            (
+                "GET",
+                call(
+                    Method::GET,
+                    &format!("{prefix}/users/all/"),
+                    Some(&admin),
+                    None,
+                ),
+            ),
+            (
+                "GET",
+                call(Method::GET, &format!("{prefix}/users/all/"), None, None),
+            ),
+            (
+                "GET",
+                call(
+                    Method::GET,
+                    &format!("{prefix}/users/detail/{CRUX_JANE}/"),
+                    Some(&viewer),
+                    None,
+                ),
+            ),
+            (
+                "GET",
+                call(
+                    Method::GET,
+                    &format!("{prefix}/users/detail/not-a-uuid/"),
+                    Some(&viewer),
+                    None,
+                ),
+            ),
+            (
+                "GET",
+                call(
+                    Method::GET,
+                    &format!("{prefix}/all_permissions/"),
+                    Some(&admin),
+                    None,
+                ),
+            ),
+            ("GET", call(Method::GET, &jane, Some(&admin), None)),
+            (
+                "PATCH",
+                call(Method::PATCH, &jane, Some(&admin), Some(&grant)),
+            ),
+            (
+                "PATCH",
+                call(Method::PATCH, &jane, Some(&viewer), Some(&grant)),
+            ),
+            (
+                "PATCH",
+                call(
+                    Method::PATCH,
+                    &jane,
+                    Some(&admin),
+                    Some(&body_of!({"permission_uuids": ["abc"]})),
+                ),
+            ),
+            (
+                "PATCH",
+                call(Method::PATCH, &jane, Some(&admin), Some(&body_of!({}))),
+            ),
+            (
+                "DELETE",
+                call(Method::DELETE, &jane, Some(&admin), Some(&grant)),
+            ),
+            (
+                "DELETE",
+                call(Method::DELETE, &jane, Some("no-such-token"), Some(&grant)),
+            ),
+        ];
+        for (method, request) in requests {
+            let response = request.send().await.unwrap();
+            let path = response.url().path().to_owned();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            seen.insert(status);
+            match own.check(method, &path, status, &body) {
+                Verdict::Conforms { quirks, .. }
+                    if !quirks.contains(&Quirk::UndeclaredErrorStatus) => {}
+                other => differences.push(format!("{method} {path} -> {status} {body}: {other:?}")),
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    assert_eq!(
+        seen,
+        BTreeSet::from([200, 400, 401, 403, 404, 415]),
+        "the sweep sees every status"
     );
 }
