@@ -16,7 +16,7 @@ const TOKEN_LIFETIME_SECS: u64 = 5400;
 /// One emulated operation: method, route template, and the statuses Procore can answer it with.
 struct Operation {
     method: &'static str,
-    /// Route template; `{name}` matches one segment (`{version}` is `v1.0` or `v1.3`).
+    /// Route template; `{name}` matches one segment (`{version}` is `v1.0`, `v1.1` or `v1.3`).
     template: &'static str,
     answers: &'static [u16],
 }
@@ -156,14 +156,16 @@ impl Operation {
         let got: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         wanted.len() == got.len()
             && wanted.iter().zip(&got).all(|(w, g)| match *w {
-                "{version}" => *g == "v1.0" || *g == "v1.3",
+                "{version}" => matches!(*g, "v1.0" | "v1.1" | "v1.3"),
                 w if w.starts_with('{') => !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()),
                 w => w == *g,
             })
     }
 
+    /// A paginated list: a GET not ending in a record's id, except `/me`, which answers the
+    /// token's one user.
     fn is_list(&self) -> bool {
-        self.method == "GET" && !self.template.ends_with('}')
+        self.method == "GET" && !self.template.ends_with('}') && self.template != "/rest/v1.0/me"
     }
 }
 

@@ -402,3 +402,54 @@ async fn coverage_shows_what_the_traffic_met_and_how_to_provoke_the_rest() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn coverage_counts_v1_1_lists_and_offers_no_page_past_the_end_of_me() {
+    let server = MockServer::start();
+    let app = ("procore-mock-client", "procore-mock-secret");
+    let api = target(&server, app).client(Some(8001));
+    api.authenticate().await.unwrap();
+    for path in ["/rest/v1.1/companies/8001/users", "/rest/v1.0/me"] {
+        let answer = api
+            .request(reqwest::Method::GET, path, &[], &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200, "{path}");
+    }
+
+    let output = cli(&[
+        "coverage",
+        "--target",
+        server.url(),
+        "--client-id",
+        app.0,
+        "--json",
+    ]);
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["unmatched"], 0, "{report}");
+    let operation = |name: &str| {
+        report["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|op| op["operation"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+            .clone()
+    };
+    let past_the_end = |op: &serde_json::Value| {
+        op["never_met"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|unmet| unmet["status"].is_null())
+    };
+    let users = operation("GET /rest/{version}/companies/{company_id}/users");
+    assert_eq!(users["calls"], 1, "{users}");
+    assert!(
+        past_the_end(&users),
+        "a list can be paged past its end: {users}"
+    );
+    let me = operation("GET /rest/v1.0/me");
+    assert!(!past_the_end(&me), "/me is one record, not a list: {me}");
+}
