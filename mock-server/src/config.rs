@@ -121,6 +121,11 @@ pub struct Config {
     /// paths answer 404 like any unknown path. Its data stays in the state either way.
     #[arg(long, env = "PROCORE_MOCK_NO_CRUX")]
     pub no_crux: bool,
+
+    /// Refuses (400, naming them) query parameters and body fields the request does not take,
+    /// instead of ignoring them with a warning header as Procore-like leniency does.
+    #[arg(long, env = "PROCORE_MOCK_STRICT")]
+    pub strict: bool,
 }
 
 /// Reads a duration written as a number and a unit: `250ms`, `10s`, `2m` (a bare number is
@@ -180,6 +185,7 @@ impl Default for Config {
             body_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             no_crux: false,
+            strict: false,
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - `http`: each client connection with its timeouts (`http::connection`), and what routes
 //!   share: reading requests into the domain's inputs, auth, bodies (one reader with the
 //!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
-//!   status), and the tower layer that applies the control plane to every request.
+//!   status), the warnings for what a request sent and its handler ignored (`http::warnings`,
+//!   refused under `--strict`), and the tower layer that applies the control plane to every
+//!   request.
 //! - `routes`: one module per resource, each handler parse → lock → rule → view, the
 //!   `/__admin` API, the dashboard page (`routes::dashboard`, its files in
 //!   `assets/dashboard/`) and the mock's own OpenAPI document (`routes::openapi`, served at

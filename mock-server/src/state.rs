@@ -136,4 +136,9 @@ impl AppState {
     pub fn profile(&self) -> Profile {
         self.inner.config.profile
     }
+
+    /// Whether what Procore would ignore is refused instead (`--strict`).
+    pub fn strict(&self) -> bool {
+        self.inner.config.strict
+    }
 }

@@ -30,6 +30,10 @@ pub const BODY_LIMIT: usize = 4096;
 /// Request headers (as `name: value` lines) are kept up to this many bytes.
 pub const HEADERS_LIMIT: usize = 8192;
 
+/// The response header in which the mock names what it ignored or served as a seed-only
+/// extra; entries show it as their `warning`.
+pub const WARNING_HEADER: &str = "x-procore-mock-warning";
+
 /// A buffer keeps up to this much room beyond what its entry needs; more is given back.
 const SPARE_BYTES: usize = 1024;
 
@@ -202,6 +206,7 @@ impl Record {
             .single()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
             .unwrap_or_default();
+        let response_headers = redacted_headers(&self.response_headers);
         JournalEntry {
             id: self.id,
             time,
@@ -216,7 +221,8 @@ impl Record {
             request_headers_truncated: self.headers_truncated,
             body: (!self.body.is_empty()).then(|| redacted_body(&self.body)),
             body_truncated: self.body_truncated,
-            response_headers: redacted_headers(&self.response_headers),
+            warning: response_headers.get(WARNING_HEADER).cloned(),
+            response_headers,
             response_body: (!self.response_body.is_empty())
                 .then(|| redacted_answer(&self.response_body)),
             response_body_truncated: self.response_body_truncated,
@@ -259,6 +265,10 @@ pub struct JournalEntry {
     /// The headers answered (rate-limit headers, `Retry-After`, content type...), except
     /// `Date`; OAuth secrets in a `Location` are redacted.
     pub response_headers: BTreeMap<String, String>,
+    /// What the mock warned about (`X-Procore-Mock-Warning`: parameters and fields it ignored,
+    /// seed-only behaviour it served), if anything. Read from the kept response headers, so it
+    /// costs the journal's byte budget nothing more.
+    pub warning: Option<String>,
     /// The body answered as text (OAuth tokens redacted), cut at `BODY_LIMIT` bytes; an answer
     /// that is not JSON (an HTML page, an image) is named by its type and size instead.
     pub response_body: Option<String>,

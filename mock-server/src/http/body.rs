@@ -6,6 +6,8 @@
 //! over the limit is 413, one too slow to arrive 408, an unreadable encoding 415, malformed
 //! content 400; never a 500. [`read_limited`] is where every request body is read.
 
+use std::cell::Cell;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
@@ -35,14 +37,76 @@ pub struct RequestBody {
     pub fields: Map<String, Value>,
     /// Files from a multipart body.
     pub files: Vec<UploadedFile>,
+    /// Which top-level fields have been looked up ([`RequestBody::field`]), as in [`Fields`].
+    read: Cell<u64>,
+}
+
+/// A JSON object whose lookups are noted, so that the fields nobody read can be named (see
+/// `super::warnings`). Bit `i` of `read` stands for the object's `i`-th field: noting a read
+/// never allocates; fields past the 64th count as read.
+#[derive(Debug)]
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    read: Cell<u64>,
+}
+
+impl<'a> Fields<'a> {
+    /// Tracks the reads of `map`, none so far.
+    pub fn new(map: &'a Map<String, Value>) -> Self {
+        Self {
+            map,
+            read: Cell::new(0),
+        }
+    }
+
+    /// The value of field `name`, noting it read.
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        get_noted(self.map, &self.read, name)
+    }
+
+    /// Whether field `name` was sent, noting it read.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The fields sent that nothing has looked up, in the object's order.
+    pub fn unread(&self) -> impl Iterator<Item = &'a str> {
+        unread(self.map, self.read.get())
+    }
+}
+
+fn get_noted<'a>(map: &'a Map<String, Value>, read: &Cell<u64>, name: &str) -> Option<&'a Value> {
+    let (index, (_, value)) = map.iter().enumerate().find(|(_, (key, _))| *key == name)?;
+    if index < 64 {
+        read.set(read.get() | 1 << index);
+    }
+    Some(value)
+}
+
+fn unread(map: &Map<String, Value>, read: u64) -> impl Iterator<Item = &str> {
+    map.keys()
+        .enumerate()
+        .take(64)
+        .filter(move |(index, _)| read & (1 << index) == 0)
+        .map(|(_, key)| key.as_str())
 }
 
 impl RequestBody {
-    /// The object under `key` (Procore nests payloads under a root key such as `user`).
-    /// Missing, empty or not an object: 400, as Rails says it.
-    pub fn root(&self, key: &str) -> Result<&Map<String, Value>, ApiError> {
-        match self.fields.get(key) {
-            Some(Value::Object(map)) if !map.is_empty() => Ok(map),
+    /// Top-level field `name`, noting it read.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        get_noted(&self.fields, &self.read, name)
+    }
+
+    /// The top-level fields sent that nothing has looked up.
+    pub fn unread(&self) -> impl Iterator<Item = &str> {
+        unread(&self.fields, self.read.get())
+    }
+
+    /// The object under `key` (Procore nests payloads under a root key such as `user`), its
+    /// reads noted. Missing, empty or not an object: 400, as Rails says it.
+    pub fn root(&self, key: &str) -> Result<Fields<'_>, ApiError> {
+        match self.field(key) {
+            Some(Value::Object(map)) if !map.is_empty() => Ok(Fields::new(map)),
             _ => Err(ApiError::BadRequest {
                 message: format!("param is missing or the value is empty: {key}"),
                 errors: crate::domain::field_error(key, "is missing"),
@@ -82,7 +146,7 @@ impl FromRequest<AppState> for RequestBody {
             m if m.starts_with("application/") && m.ends_with("+json") => parse_json(&bytes),
             "application/x-www-form-urlencoded" => Ok(RequestBody {
                 fields: parse_form(&bytes)?,
-                files: Vec::new(),
+                ..RequestBody::default()
             }),
             "multipart/form-data" => parse_multipart(&content_type, bytes).await,
             "" => Err(ApiError::UnsupportedMediaType(
@@ -176,7 +240,7 @@ fn parse_json(bytes: &[u8]) -> Result<RequestBody, ApiError> {
     match value {
         Value::Object(fields) => Ok(RequestBody {
             fields,
-            files: Vec::new(),
+            ..RequestBody::default()
         }),
         _ => Err(ApiError::BadRequest {
             message: "The request body must be a JSON object".to_owned(),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{TimeZone, Utc};
 use futures::future::BoxFuture;
@@ -200,7 +200,14 @@ where
             }
             parts.extensions.insert(ResolvedToken(token));
         }
-        let Ok(mut response) = inner.call(Request::from_parts(parts, body)).await;
+        let (answered, warnings) =
+            super::warnings::collecting(inner.call(Request::from_parts(parts, body))).await;
+        let Ok(mut response) = answered;
+        if let Some(value) = warnings.and_then(|text| HeaderValue::try_from(text).ok()) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(super::warnings::HEADER), value);
+        }
         if let Some(status) = window {
             rate_headers(response.headers_mut(), status);
         }

@@ -1,6 +1,6 @@
 //! HTTP plumbing: each connection with its timeouts (`connection`), and what every route
 //! shares: authentication, bodies, reading requests into the domain's inputs, the request URL,
-//! pagination, the control-plane layer, the wire errors,
+//! pagination, the control-plane layer, the wire errors, warnings for what was ignored,
 //! path parameters and JSON responses ([`record`] for what the views write, [`json`] for
 //! serde documents, [`stream`] for documents written as they are sent).
 
@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod params;
 pub mod query;
 pub mod stream;
+pub mod warnings;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::FromRequestParts;

@@ -129,6 +129,7 @@ fn page_response<T: WriteJson>(
     );
     if profile.serves_seed_extras() {
         headers.insert(HeaderName::from_static("x-total"), HeaderValue::from(total));
+        super::warnings::seed_extra("the X-Total header");
     }
     if let Some(link) = link_header(total, request, url) {
         if let Ok(value) = HeaderValue::from_str(&link) {

@@ -6,10 +6,12 @@
 //! rules in `domain` then see typed values only.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::body::{Fields, RequestBody};
 use super::error::ApiError;
 use super::query::RequestUrl;
+use super::warnings::{self, Ignored};
 use crate::config::Profile;
 use crate::domain::changes::UserChanges;
 use crate::domain::filters::{
@@ -24,10 +26,7 @@ use crate::store::user::TEXT_FIELDS;
 /// keys are ignored, as Procore ignores unpermitted parameters. In the `documented` profile
 /// `login` stands in for `email_address` when that is absent, as the founding guide's examples
 /// send it.
-fn read_user_changes(
-    user: &Map<String, Value>,
-    profile: Profile,
-) -> Result<UserChanges, FieldErrors> {
+fn read_user_changes(user: &Fields<'_>, profile: Profile) -> Result<UserChanges, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut changes = UserChanges::default();
     let mut reader = FieldReader {
@@ -38,6 +37,9 @@ fn read_user_changes(
     changes.email_address = reader.required_text("email_address");
     if changes.email_address.is_none() && profile.serves_seed_extras() {
         changes.email_address = reader.required_text("login");
+        if changes.email_address.is_some() {
+            warnings::seed_extra("`login` in place of `email_address`");
+        }
     }
     for &name in TEXT_FIELDS {
         if let Some(value) = reader.text(name) {
@@ -72,13 +74,13 @@ fn read_user_changes(
 
 /// The changes a request that writes one user makes; fields of the wrong type are a 400 (every
 /// one named).
-pub fn user_changes(user: &Map<String, Value>, profile: Profile) -> Result<UserChanges, ApiError> {
+pub fn user_changes(user: &Fields<'_>, profile: Profile) -> Result<UserChanges, ApiError> {
     read_user_changes(user, profile).map_err(ApiError::malformed)
 }
 
 /// Reads typed values out of a JSON object, collecting type errors by field.
 struct FieldReader<'a> {
-    user: &'a Map<String, Value>,
+    user: &'a Fields<'a>,
     errors: &'a mut FieldErrors,
 }
 
@@ -157,7 +159,7 @@ pub fn parse_id(value: &Value) -> Option<u64> {
 }
 
 /// `permission_template_id` of an add or create-in-project request, when given.
-pub fn template_id(params: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+pub fn template_id(params: &Fields<'_>) -> Result<Option<u64>, ApiError> {
     match params.get("permission_template_id") {
         None | Some(Value::Null) => Ok(None),
         Some(value) => parse_id(value).map(Some).ok_or_else(|| {
@@ -312,12 +314,14 @@ pub type SyncUpdate<'a> = (&'a Value, Result<SyncItem, FieldErrors>);
 
 /// The `updates` of a sync body, each read into a [`SyncItem`] or the field errors that keep it
 /// out (answered per item, not for the request). The array itself must be there and hold at
-/// most [`MAX_SYNC_UPDATES`] items (400 otherwise).
+/// most [`MAX_SYNC_UPDATES`] items (400 otherwise). The fields no item's reading looked at
+/// are added to `ignored`, as `updates[][name]`.
 pub fn sync_updates(
-    fields: &Map<String, Value>,
+    body: &RequestBody,
     profile: Profile,
-) -> Result<Vec<SyncUpdate<'_>>, ApiError> {
-    let updates = match fields.get("updates") {
+    mut ignored: Ignored,
+) -> Result<(Vec<SyncUpdate<'_>>, Ignored), ApiError> {
+    let updates = match body.field("updates") {
         Some(Value::Array(updates)) => updates,
         _ => {
             return Err(ApiError::bad_field(
@@ -335,16 +339,23 @@ pub fn sync_updates(
             ),
         ));
     }
-    Ok(updates
-        .iter()
-        .map(|item| (item, sync_item(item, profile)))
-        .collect())
+    let mut read = Vec::with_capacity(updates.len());
+    for item in updates {
+        let Some(fields) = item.as_object() else {
+            read.push((
+                item,
+                Err(field_error("base", "each update must be a user object")),
+            ));
+            continue;
+        };
+        let fields = Fields::new(fields);
+        read.push((item, sync_item(&fields, profile)));
+        ignored = ignored.object("updates[]", &fields);
+    }
+    Ok((read, ignored))
 }
 
-fn sync_item(item: &Value, profile: Profile) -> Result<SyncItem, FieldErrors> {
-    let fields = item
-        .as_object()
-        .ok_or_else(|| field_error("base", "each update must be a user object"))?;
+fn sync_item(fields: &Fields<'_>, profile: Profile) -> Result<SyncItem, FieldErrors> {
     let changes = read_user_changes(fields, profile)?;
     let id = match fields.get("id") {
         Some(value) => {
@@ -356,7 +367,7 @@ fn sync_item(item: &Value, profile: Profile) -> Result<SyncItem, FieldErrors> {
 }
 
 /// A nullable string field of a webhooks body; another type is a 400 naming it.
-fn webhook_text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+fn webhook_text(fields: &Fields<'_>, name: &str) -> Result<Option<String>, ApiError> {
     match fields.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
@@ -366,7 +377,7 @@ fn webhook_text(fields: &Map<String, Value>, name: &str) -> Result<Option<String
 
 /// The settings of a `hook` object: destination URL and headers (an object of strings) and
 /// payload version. Wrong types are a 400; the values are checked by the domain.
-pub fn hook_settings(hook: &Map<String, Value>) -> Result<HookSettings, ApiError> {
+pub fn hook_settings(hook: &Fields<'_>) -> Result<HookSettings, ApiError> {
     let destination_headers = match hook.get("destination_headers") {
         None | Some(Value::Null) => None,
         Some(Value::Object(map)) => Some(
@@ -395,7 +406,7 @@ pub fn hook_settings(hook: &Map<String, Value>) -> Result<HookSettings, ApiError
 }
 
 /// The `resource_name` and `event_type` of a `trigger` object, both required strings.
-pub fn trigger_names(trigger: &Map<String, Value>) -> Result<(String, String), ApiError> {
+pub fn trigger_names(trigger: &Fields<'_>) -> Result<(String, String), ApiError> {
     let required = |name: &str| {
         webhook_text(trigger, name)?.ok_or_else(|| ApiError::bad_field(name, "is missing"))
     };
@@ -408,7 +419,10 @@ mod tests {
     use serde_json::json;
 
     fn parse(value: Value) -> Result<UserChanges, FieldErrors> {
-        read_user_changes(value.as_object().unwrap(), Profile::Documented)
+        read_user_changes(
+            &Fields::new(value.as_object().unwrap()),
+            Profile::Documented,
+        )
     }
 
     #[test]
@@ -431,9 +445,10 @@ mod tests {
     #[test]
     fn login_stands_in_for_email_only_in_the_documented_profile() {
         let body = json!({"login": "a@b.example"});
-        let documented = read_user_changes(body.as_object().unwrap(), Profile::Documented).unwrap();
+        let user = body.as_object().unwrap();
+        let documented = read_user_changes(&Fields::new(user), Profile::Documented).unwrap();
         assert_eq!(documented.email_address.as_deref(), Some("a@b.example"));
-        let official = read_user_changes(body.as_object().unwrap(), Profile::Official).unwrap();
+        let official = read_user_changes(&Fields::new(user), Profile::Official).unwrap();
         assert_eq!(official.email_address, None);
     }
 

@@ -2,13 +2,18 @@
 //! that pagination links are built from.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Uri};
 
 /// The query string as ordered pairs, plus what is needed to rebuild absolute URLs.
-#[derive(Clone, Debug)]
+///
+/// It also notes which pairs the handler looked up ([`RequestUrl::get`], [`RequestUrl::all`]),
+/// so that what it did not read ([`RequestUrl::unread`]) can be reported: Procore ignores
+/// unknown parameters, and a misspelt filter would otherwise pass unnoticed.
+#[derive(Debug)]
 pub struct RequestUrl {
     /// `scheme://host[:port]` as the client addressed the server.
     pub origin: String,
@@ -16,6 +21,20 @@ pub struct RequestUrl {
     pub path: String,
     /// Decoded query pairs in order (`filters[vendor_id][]` appears once per value).
     pub query: Vec<(String, String)>,
+    /// Bit `i` is set once pair `i` has been looked up. A bit set, not a list, so that noting
+    /// reads never allocates; pairs past the 64th count as read (never reported).
+    read: AtomicU64,
+}
+
+impl Clone for RequestUrl {
+    fn clone(&self) -> Self {
+        Self {
+            origin: self.origin.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            read: AtomicU64::new(self.read.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
@@ -59,15 +78,48 @@ impl RequestUrl {
             origin: format!("{scheme}://{host}"),
             path: uri.path().to_owned(),
             query,
+            read: AtomicU64::new(0),
+        }
+    }
+
+    /// Notes that every pair named `name` has been read.
+    fn mark_read(&self, name: &str) {
+        let mut bits = 0u64;
+        for (index, (key, _)) in self.query.iter().enumerate().take(64) {
+            if key == name {
+                bits |= 1 << index;
+            }
+        }
+        if bits != 0 {
+            self.read.fetch_or(bits, Ordering::Relaxed);
         }
     }
 
     /// The first value of parameter `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.mark_read(name);
         self.query
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The names of the parameters sent that nothing has looked up so far, each once, in the
+    /// order sent. Empty (and allocation-free) when everything sent was read.
+    pub fn unread(&self) -> impl Iterator<Item = &str> + '_ {
+        let read = self.read.load(Ordering::Relaxed);
+        self.query
+            .iter()
+            .enumerate()
+            .take(64)
+            .filter(move |(index, (key, _))| {
+                // Pairs of one name are read together, so listing the first one is enough.
+                read & (1 << index) == 0
+                    && !self.query[..*index]
+                        .iter()
+                        .any(|(earlier, _)| earlier == key)
+            })
+            .map(|(_, (key, _))| key.as_str())
     }
 
     /// The company a top-level route (`/projects`, `/vendors`) names in its required
@@ -84,6 +136,7 @@ impl RequestUrl {
 
     /// Every value of parameter `name` (for `name[]` arrays, pass the name with the brackets).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.mark_read(name);
         self.query
             .iter()
             .filter(move |(k, _)| k == name)

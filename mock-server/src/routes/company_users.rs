@@ -23,6 +23,7 @@ use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::params::{self, parse_bool};
 use crate::http::query::RequestUrl;
+use crate::http::warnings::{self, Ignored};
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::store::{Directory, User};
@@ -99,6 +100,7 @@ fn list(
 ) -> Result<Response, ApiError> {
     let query = params::user_query(url)?;
     let page = Page::new(url, state.profile())?;
+    Ignored::new().query(url).settle(state.strict())?;
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let directory = company.read();
@@ -175,7 +177,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.company(&store, company_id)?;
-    let changes = params::user_changes(body.root("user")?, state.profile())?;
+    let user = body.root("user")?;
+    let changes = params::user_changes(&user, state.profile())?;
+    Ignored::new()
+        .body(&body)
+        .object("user", &user)
+        .settle(state.strict())?;
     let mut directory = company.write();
     let now = state.clock().now();
     let id = company_users::create(&mut directory, || store.next_id(), &changes, now)?.id;
@@ -193,7 +200,12 @@ async fn update(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.company(&store, company_id)?;
-    let changes = params::user_changes(body.root("user")?, state.profile())?;
+    let user = body.root("user")?;
+    let changes = params::user_changes(&user, state.profile())?;
+    Ignored::new()
+        .body(&body)
+        .object("user", &user)
+        .settle(state.strict())?;
     let mut directory = company.write();
     company_users::update(&mut directory, id, &changes, state.clock().now())?;
     let updated = Change::company_user(EventType::Update, id);
@@ -219,7 +231,12 @@ async fn update_v13(
     let company = caller.company(&store, company_id)?;
     let fields = body.root("user")?;
     company_users::check_v13_required(|field| fields.contains_key(field))?;
-    let changes = params::user_changes(fields, state.profile())?;
+    let changes = params::user_changes(&fields, state.profile())?;
+    Ignored::new()
+        .query(&url)
+        .body(&body)
+        .object("user", &fields)
+        .settle(state.strict())?;
     let avatar_url = format!("{}/avatars/{company_id}/{id}", url.origin);
     let request = V13Update {
         changes: &changes,
@@ -273,6 +290,7 @@ async fn delete(
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<StatusCode, ApiError> {
+    warnings::seed_extra("DELETE of a company user");
     let store = state.store();
     let company = caller.company(&store, company_id)?;
     let mut directory = company.write();
@@ -308,9 +326,9 @@ async fn sync(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let company = caller.company(&store, company_id)?;
-    let (sent, items): (Vec<&Value>, Vec<_>) = params::sync_updates(&body.fields, state.profile())?
-        .into_iter()
-        .unzip();
+    let (updates, ignored) = params::sync_updates(&body, state.profile(), Ignored::new())?;
+    ignored.body(&body).settle(state.strict())?;
+    let (sent, items): (Vec<&Value>, Vec<_>) = updates.into_iter().unzip();
     let mut directory = company.write();
     let now = state.clock().now();
     let outcomes = sync::sync(&mut directory, items, || store.next_id(), now);

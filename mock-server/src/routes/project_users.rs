@@ -14,6 +14,7 @@ use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::params::{self, parse_bool, parse_id};
 use crate::http::query::RequestUrl;
+use crate::http::warnings::{self, Ignored};
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::store::Directory;
@@ -23,7 +24,7 @@ use crate::views::ProjectUserView;
 pub fn routes(state: &AppState) -> Router<AppState> {
     let mut item = get(show).patch(update);
     if state.profile().serves_seed_extras() {
-        item = item.delete(remove);
+        item = item.delete(remove_plain);
     }
     Router::new()
         .route(
@@ -52,6 +53,7 @@ async fn list(
     let company = caller.project_company(&store, project_id)?;
     let page = Page::new(&url, state.profile())?;
     let query = params::member_query(&url)?;
+    Ignored::new().query(&url).settle(state.strict())?;
     let directory = company.read();
     let project = directory
         .projects
@@ -101,7 +103,13 @@ async fn add(
     let template = if body.fields.is_empty() {
         None
     } else {
-        params::template_id(body.root("user")?)?
+        let user = body.root("user")?;
+        let template = params::template_id(&user)?;
+        Ignored::new()
+            .body(&body)
+            .object("user", &user)
+            .settle(state.strict())?;
+        template
     };
     let mut directory = company.write();
     project_users::add(&mut directory, project_id, id, template)?;
@@ -110,8 +118,18 @@ async fn add(
     member_response(&state, StatusCode::CREATED, &directory, project_id, id)
 }
 
-/// `DELETE .../users/{id}/actions/remove` (and plain `DELETE .../users/{id}` in the
-/// `documented` profile) -> 204 with an empty body. The directory record stays.
+/// Plain `DELETE .../users/{id}` (`documented` profile only): [`remove`], flagged as seed-only.
+async fn remove_plain(
+    state: State<AppState>,
+    caller: Caller,
+    path: ApiPath<(u64, u64)>,
+) -> Result<StatusCode, ApiError> {
+    warnings::seed_extra("plain DELETE of a project user (Procore's is actions/remove)");
+    remove(state, caller, path).await
+}
+
+/// `DELETE .../users/{id}/actions/remove` -> 204 with an empty body. The directory record
+/// stays.
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -138,14 +156,26 @@ async fn create(
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let user = body.root("user")?;
-    let template = params::template_id(user)?;
-    let joining = match user.get("id") {
-        Some(value) if state.profile().serves_seed_extras() => Joining::Existing(
-            parse_id(value)
-                .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
-        ),
-        _ => Joining::New(params::user_changes(user, state.profile())?),
+    let template = params::template_id(&user)?;
+    let by_id = state
+        .profile()
+        .serves_seed_extras()
+        .then(|| user.get("id"))
+        .flatten();
+    let joining = match by_id {
+        Some(value) => {
+            warnings::seed_extra("adding an existing company user by `id`");
+            Joining::Existing(
+                parse_id(value)
+                    .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
+            )
+        }
+        None => Joining::New(params::user_changes(&user, state.profile())?),
     };
+    Ignored::new()
+        .body(&body)
+        .object("user", &user)
+        .settle(state.strict())?;
     // The write lock is held until the answer is written, as in every write here: released
     // earlier, a concurrent remove could turn this successful add into a 404.
     let mut directory = company.write();
@@ -180,6 +210,9 @@ async fn update(
     let store = state.store();
     let company = caller.project_company(&store, project_id)?;
     let user = body.root("user")?;
+    // `permission_template_id` is read (and dropped) on purpose: Procore ignores it here, and
+    // the docs above say so, so it is not a mistake worth a warning.
+    user.get("permission_template_id");
     let is_active = match user.get("is_active") {
         None => None,
         Some(value) => Some(
@@ -187,6 +220,10 @@ async fn update(
                 .ok_or_else(|| ApiError::bad_field("is_active", "must be true or false"))?,
         ),
     };
+    Ignored::new()
+        .body(&body)
+        .object("user", &user)
+        .settle(state.strict())?;
     let mut directory = company.write();
     project_users::set_active(&mut directory, project_id, id, is_active)?;
     if is_active.is_some() {

@@ -225,7 +225,7 @@ async fn create_hook(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let call = call(&store, &caller, &url, &body)?;
-    let settings = params::hook_settings(body.root("hook")?)?;
+    let settings = params::hook_settings(&body.root("hook")?)?;
     let owner = caller.token.grant.resource_owner_id;
     let hook = rules::new_hook(
         store.next_id(),
@@ -287,7 +287,7 @@ async fn update_hook(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let call = call(&store, &caller, &url, &body)?;
-    let settings = params::hook_settings(body.root("hook")?)?;
+    let settings = params::hook_settings(&body.root("hook")?)?;
     let mut webhooks = call.company.webhooks();
     let hook = call.hook(&mut webhooks, id)?;
     rules::update_hook(hook, settings)?;
@@ -321,7 +321,7 @@ async fn create_trigger(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let call = call(&store, &caller, &url, &body)?;
-    let (resource_name, event_type) = params::trigger_names(body.root("trigger")?)?;
+    let (resource_name, event_type) = params::trigger_names(&body.root("trigger")?)?;
     let (resource, event) = rules::check_trigger(&resource_name, &event_type, call.scope)?;
     let mut webhooks = call.company.webhooks();
     let hook = call.hook(&mut webhooks, hook_id)?;

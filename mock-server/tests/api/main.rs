@@ -22,4 +22,5 @@ mod project_users;
 mod server;
 mod snapshots;
 mod verification;
+mod warnings;
 mod webhooks;

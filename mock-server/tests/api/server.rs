@@ -297,6 +297,32 @@ async fn crux_can_be_turned_off_from_the_environment() {
     terminate(&mut off);
 }
 
+#[tokio::test]
+async fn strict_mode_can_come_from_the_environment() {
+    let create = |url: String| async move {
+        let client = reqwest::Client::new();
+        let token = token_at(&client, &url, ADMIN_APP).await;
+        client
+            .post(format!("{url}/rest/v1.0/companies/{COMPANY}/users"))
+            .bearer_auth(token)
+            .header("Procore-Company-Id", COMPANY.to_string())
+            .json(
+                &serde_json::json!({"user": {"last_name": "E", "email_address": "e@x.example",
+                                               "permision_template_id": 3004}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let (mut lenient, url) = start(&[], &[("PROCORE_MOCK_STRICT", "false")]);
+    assert_eq!(create(url).await, 201);
+    terminate(&mut lenient);
+    let (mut strict, url) = start(&[], &[("PROCORE_MOCK_STRICT", "true")]);
+    assert_eq!(create(url).await, 400);
+    terminate(&mut strict);
+}
+
 /// The log had terminal colour codes even when stderr went to a file (unless `NO_COLOR`).
 #[test]
 fn the_log_has_no_colour_codes_when_stderr_is_not_a_terminal() {
