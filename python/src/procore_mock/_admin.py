@@ -218,8 +218,10 @@ class AdminApi:
 
         Each entry has ``id``, ``time`` (mock clock), ``method``, ``path``, ``query``,
         ``client_id``, ``status``, ``duration_ms``, ``request_headers`` (``Authorization``
-        redacted), ``body``, ``body_truncated`` and ``response_headers``. Admin calls are not
-        journaled.
+        redacted) and ``request_headers_truncated``, ``body`` and ``body_truncated``, the
+        answer's ``response_headers``, ``response_body`` and ``response_body_truncated``,
+        ``warning`` (what the mock ignored, if anything) and ``fault_rule_id``. Admin calls
+        are not journaled. The README's "Verifying what an integration did" lists the filters.
 
         Args:
             method: only requests with this method.
