@@ -2,20 +2,23 @@
 //!
 //! [`Caller`] is an extractor, so a handler that takes one cannot run unauthenticated. It checks
 //! the token (401), then the scope the method needs (403). Company access is checked per route
-//! through [`Caller::company`] and [`Caller::project_company`], which also enforce the
-//! `Procore-Company-Id` header.
+//! through [`Caller::in_company`] (or [`Caller::reading`]), the preamble every handler that acts
+//! in a company shares: it resolves the company the route names ([`Tenant`]), enforces the
+//! `Procore-Company-Id` header and the app's installation, and runs the handler's step with the
+//! company ([`InCompany`]).
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
+use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 
 use super::error::ApiError;
-use crate::domain::webhooks::Actor;
+use crate::domain::webhooks::{Actor, Change};
 use crate::state::AppState;
 use crate::store::oauth::{AccessToken, OAuthStore};
-use crate::store::{Company, OAuthApp, Scope, Store};
+use crate::store::{Company, Directory, OAuthApp, Scope, Store};
 
 /// The header naming the company a request acts in.
 pub const COMPANY_HEADER: &str = "procore-company-id";
@@ -138,6 +141,45 @@ impl Caller {
             .ok_or_else(invalid_token)
     }
 
+    /// The handler preamble: resolves the company `tenant` names in the current store, after
+    /// checking the `Procore-Company-Id` header (404 when missing, 400 when not an id, 403 when
+    /// the app is not installed there) and that the company or project exists (404), and runs
+    /// `step` with it.
+    ///
+    /// `step` is synchronous, so no lock it takes can be held across an `.await`. A write takes
+    /// the lock itself ([`InCompany::write`]) once it has read its request: the company is
+    /// checked before the body (403 before 400, as Procore's controllers check), and the
+    /// critical section holds only the rule, its events and the answer.
+    pub fn in_company<T>(
+        &self,
+        state: &AppState,
+        tenant: Tenant,
+        step: impl FnOnce(InCompany<'_>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let store = state.store();
+        let company = match tenant {
+            Tenant::Company(company_id) => self.company(&store, company_id)?,
+            Tenant::ProjectOf(project_id) => self.project_company(&store, project_id)?,
+        };
+        step(InCompany {
+            company,
+            store: &store,
+            state,
+            caller: self,
+        })
+    }
+
+    /// [`Caller::in_company`] for a read: `step` gets the company's directory, read-locked for
+    /// the whole step, so the answer is one consistent snapshot.
+    pub fn reading<T>(
+        &self,
+        state: &AppState,
+        tenant: Tenant,
+        step: impl FnOnce(&Directory) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.in_company(state, tenant, |company| step(&company.read()))
+    }
+
     /// The company named in a route's path, after checking the `Procore-Company-Id` header.
     pub fn company<'s>(&self, store: &'s Store, company_id: u64) -> Result<&'s Company, ApiError> {
         let app = self.app(store)?;
@@ -192,4 +234,52 @@ fn check_installed(app: &OAuthApp, company_id: u64) -> Result<(), ApiError> {
 
 fn not_connected() -> ApiError {
     ApiError::Forbidden("App is not connected to this company".to_owned())
+}
+
+/// How a route names the company it acts in.
+#[derive(Clone, Copy, Debug)]
+pub enum Tenant {
+    /// By id: `.../companies/{company_id}/...`, or `?company_id=` on top-level routes.
+    Company(u64),
+    /// Through a project: `.../projects/{project_id}/...` acts in the company that owns it.
+    ProjectOf(u64),
+}
+
+/// A company the caller may act in, resolved and checked for one request step (see
+/// [`Caller::in_company`]).
+pub struct InCompany<'r> {
+    /// The company.
+    pub company: &'r Company,
+    /// The store it was resolved in, for new ids.
+    store: &'r Store,
+    /// For the clock and the webhook engine.
+    state: &'r AppState,
+    /// Whom the changes of this request are attributed to.
+    caller: &'r Caller,
+}
+
+impl<'r> InCompany<'r> {
+    /// Shared access to the company's directory, for reads.
+    pub fn read(&self) -> RwLockReadGuard<'r, Directory> {
+        self.company.read()
+    }
+
+    /// Exclusive access to the company's directory. Hold it until the answer is written, as
+    /// every write here does: released earlier, a concurrent request could change what the
+    /// answer shows (a remove turning a successful add into a 404).
+    pub fn write(&self) -> RwLockWriteGuard<'r, Directory> {
+        self.company.write()
+    }
+
+    /// A new id, unique across the store.
+    pub fn next_id(&self) -> u64 {
+        self.store.next_id()
+    }
+
+    /// Reports changes the request just committed to the webhooks that watch them, attributed
+    /// to the caller. Call it still holding the write guard, so events keep commit order (see
+    /// [`AppState::emit`]).
+    pub fn emit(&self, changes: &[Change]) {
+        self.state.emit(self.company, &self.caller.actor(), changes);
+    }
 }

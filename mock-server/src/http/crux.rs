@@ -17,6 +17,7 @@ use crate::domain::crux::{self as rules, Actor, CruxError};
 use crate::http::error::ApiError;
 use crate::http::json;
 use crate::state::AppState;
+use crate::store::crux::{CruxStore, Organization};
 
 /// The path prefixes Crux's pages use; every operation is served under each.
 pub const PREFIXES: [&str; 2] = ["/organizations", "/timp/organizations"];
@@ -40,6 +41,23 @@ impl FromRequestParts<AppState> for CruxCaller {
         let key = token_key(&parts.headers)?;
         let actor = rules::authenticate(&state.store().crux, key, state.clock().epoch_seconds())?;
         Ok(CruxCaller(actor))
+    }
+}
+
+impl CruxCaller {
+    /// The preamble of every Crux handler but the login: the caller's organization, once the
+    /// caller is found to hold `needed` (403 otherwise), in the current store; `step` runs with
+    /// the Crux store and that organization. `step` is synchronous, so nothing it holds
+    /// outlives the request step.
+    pub fn authorized<T>(
+        &self,
+        state: &AppState,
+        needed: &str,
+        step: impl FnOnce(&CruxStore, &Organization) -> Result<T, CruxApiError>,
+    ) -> Result<T, CruxApiError> {
+        let store = state.store();
+        let organization = rules::authorize(&store.crux, &self.0, needed)?;
+        step(&store.crux, organization)
     }
 }
 

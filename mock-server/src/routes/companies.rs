@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, Tenant};
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
@@ -81,14 +81,15 @@ fn projects_page(
     page: Page<'_>,
 ) -> Result<Response, ApiError> {
     let company_id = url.company_id()?;
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let directory = company.read();
-    let items = directory
-        .projects
-        .values()
-        .map(|project| ProjectView { project, company });
-    Ok(page.answer(items, directory.projects.len()))
+    caller.in_company(state, Tenant::Company(company_id), |tenant| {
+        let directory = tenant.read();
+        let company = tenant.company;
+        let items = directory
+            .projects
+            .values()
+            .map(|project| ProjectView { project, company });
+        Ok(page.answer(items, directory.projects.len()))
+    })
 }
 
 /// `GET /rest/v1.0/me`: the user the token speaks for (the service account under client
@@ -119,11 +120,10 @@ async fn company_templates(
 ) -> Result<Response, ApiError> {
     let kind = params::template_type(&url)?;
     let page = Page::new(&url, state.profile())?;
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let directory = company.read();
-    let wanted = || directory.templates.values().filter(|t| kind.matches(t));
-    Ok(page.answer(wanted().map(TemplateView), wanted().count()))
+    caller.reading(&state, Tenant::Company(company_id), |directory| {
+        let wanted = || directory.templates.values().filter(|t| kind.matches(t));
+        Ok(page.answer(wanted().map(TemplateView), wanted().count()))
+    })
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/permission_templates`: the templates a user can be
@@ -135,14 +135,13 @@ async fn project_templates(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    let directory = company.read();
-    let usable = || {
-        directory
-            .templates
-            .values()
-            .filter(|t| t.applies_to_project(project_id))
-    };
-    Ok(page.answer(usable().map(TemplateView), usable().count()))
+    caller.reading(&state, Tenant::ProjectOf(project_id), |directory| {
+        let usable = || {
+            directory
+                .templates
+                .values()
+                .filter(|t| t.applies_to_project(project_id))
+        };
+        Ok(page.answer(usable().map(TemplateView), usable().count()))
+    })
 }

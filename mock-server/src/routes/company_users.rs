@@ -1,7 +1,8 @@
 //! Company users (the Directory): list with filters, show, create, update (v1.0 and v1.3 with
 //! avatars), delete, sync, inactive users, and the avatar images themselves.
 //!
-//! Each handler reads its request (`http::params`), takes the company's lock, applies the rule
+//! Each handler reads its request (`http::params`), takes the company's lock through the one
+//! preamble ([`Caller::in_company`], [`Caller::reading`]), applies the rule
 //! (`domain::company_users`, `domain::sync`) and writes the answer (`views`) before the lock
 //! goes, so the answer shows what the rule did.
 
@@ -17,7 +18,7 @@ use crate::domain::company_users::{self, AvatarUpload, V13Update};
 use crate::domain::filters::View;
 use crate::domain::webhooks::{self as events, Change, EventType};
 use crate::domain::{sync, DomainError};
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, Tenant};
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
@@ -101,28 +102,27 @@ fn list(
     let query = params::user_query(url)?;
     let page = Page::new(url, state.profile())?;
     Ignored::new().query(url).settle(state.strict())?;
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let directory = company.read();
-    let wanted = |user: &&User| user.is_active == active && query.matches(user, &directory);
-    let list = ListPage {
-        state,
-        page: &page,
-        view: query.view,
-        active,
-        directory: &directory,
-    };
-    Ok(if query.sort.is_empty() {
-        // Unsorted: a walk over id-ordered storage.
-        let total = directory.users().filter(wanted).count();
-        list.answer(directory.users().filter(wanted), total)
-    } else {
-        // Sorted: sort the filtered users once, and only as far as this page reaches.
-        let matching: Vec<&User> = directory.users().filter(wanted).collect();
-        let total = matching.len();
-        let request = page.request();
-        let keep = request.offset().saturating_add(request.per_page);
-        list.answer(query.sorted(matching, &directory, keep).into_iter(), total)
+    caller.reading(state, Tenant::Company(company_id), |directory| {
+        let wanted = |user: &&User| user.is_active == active && query.matches(user, directory);
+        let list = ListPage {
+            state,
+            page: &page,
+            view: query.view,
+            active,
+            directory,
+        };
+        Ok(if query.sort.is_empty() {
+            // Unsorted: a walk over id-ordered storage.
+            let total = directory.users().filter(wanted).count();
+            list.answer(directory.users().filter(wanted), total)
+        } else {
+            // Sorted: sort the filtered users once, and only as far as this page reaches.
+            let matching: Vec<&User> = directory.users().filter(wanted).collect();
+            let total = matching.len();
+            let request = page.request();
+            let keep = request.offset().saturating_add(request.per_page);
+            list.answer(query.sorted(matching, directory, keep).into_iter(), total)
+        })
     })
 }
 
@@ -162,10 +162,9 @@ async fn show(
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let directory = company.read();
-    detail(&state, StatusCode::OK, id, &directory)
+    caller.reading(&state, Tenant::Company(company_id), |directory| {
+        detail(&state, StatusCode::OK, id, directory)
+    })
 }
 
 /// `POST /rest/v1.0/companies/{company_id}/users` -> 201.
@@ -175,20 +174,19 @@ async fn create(
     ApiPath(company_id): ApiPath<u64>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let user = body.root("user")?;
-    let changes = params::user_changes(&user, state.profile())?;
-    Ignored::new()
-        .body(&body)
-        .object("user", &user)
-        .settle(state.strict())?;
-    let mut directory = company.write();
-    let now = state.clock().now();
-    let id = company_users::create(&mut directory, || store.next_id(), &changes, now)?.id;
-    let created = Change::company_user(EventType::Create, id);
-    state.emit(company, &caller.actor(), &[created]);
-    detail(&state, StatusCode::CREATED, id, &directory)
+    caller.in_company(&state, Tenant::Company(company_id), |company| {
+        let user = body.root("user")?;
+        let changes = params::user_changes(&user, state.profile())?;
+        Ignored::new()
+            .body(&body)
+            .object("user", &user)
+            .settle(state.strict())?;
+        let mut directory = company.write();
+        let now = state.clock().now();
+        let id = company_users::create(&mut directory, || company.next_id(), &changes, now)?.id;
+        company.emit(&[Change::company_user(EventType::Create, id)]);
+        detail(&state, StatusCode::CREATED, id, &directory)
+    })
 }
 
 /// `PATCH /rest/v1.0/companies/{company_id}/users/{id}`: only the supplied fields change.
@@ -198,19 +196,18 @@ async fn update(
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let user = body.root("user")?;
-    let changes = params::user_changes(&user, state.profile())?;
-    Ignored::new()
-        .body(&body)
-        .object("user", &user)
-        .settle(state.strict())?;
-    let mut directory = company.write();
-    company_users::update(&mut directory, id, &changes, state.clock().now())?;
-    let updated = Change::company_user(EventType::Update, id);
-    state.emit(company, &caller.actor(), &[updated]);
-    detail(&state, StatusCode::OK, id, &directory)
+    caller.in_company(&state, Tenant::Company(company_id), |company| {
+        let user = body.root("user")?;
+        let changes = params::user_changes(&user, state.profile())?;
+        Ignored::new()
+            .body(&body)
+            .object("user", &user)
+            .settle(state.strict())?;
+        let mut directory = company.write();
+        company_users::update(&mut directory, id, &changes, state.clock().now())?;
+        company.emit(&[Change::company_user(EventType::Update, id)]);
+        detail(&state, StatusCode::OK, id, &directory)
+    })
 }
 
 /// `PATCH /rest/v1.3/companies/{company_id}/users/{id}`: see
@@ -227,37 +224,36 @@ async fn update_v13(
             ApiError::bad_field("run_configurable_validations", "must be true or false")
         })?;
     }
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let fields = body.root("user")?;
-    company_users::check_v13_required(|field| fields.contains_key(field))?;
-    let changes = params::user_changes(&fields, state.profile())?;
-    Ignored::new()
-        .query(&url)
-        .body(&body)
-        .object("user", &fields)
-        .settle(state.strict())?;
-    let avatar_url = format!("{}/avatars/{company_id}/{id}", url.origin);
-    let request = V13Update {
-        changes: &changes,
-        caller_id: caller.token.grant.resource_owner_id,
-        avatar: body
-            .files
-            .iter()
-            .find(|file| file.field == AVATAR_PART)
-            .map(|file| AvatarUpload {
-                content_type: &file.content_type,
-                bytes: &file.bytes,
-            }),
-        max_avatar_bytes: state.config().max_avatar_bytes,
-        avatar_url: &avatar_url,
-    };
-    let mut directory = company.write();
-    let now = state.clock().now();
-    company_users::update_v13(&mut directory, id, request, now, || store.next_id())?;
-    let updated = Change::company_user(EventType::Update, id);
-    state.emit(company, &caller.actor(), &[updated]);
-    detail(&state, StatusCode::OK, id, &directory)
+    caller.in_company(&state, Tenant::Company(company_id), |company| {
+        let fields = body.root("user")?;
+        company_users::check_v13_required(|field| fields.contains_key(field))?;
+        let changes = params::user_changes(&fields, state.profile())?;
+        Ignored::new()
+            .query(&url)
+            .body(&body)
+            .object("user", &fields)
+            .settle(state.strict())?;
+        let avatar_url = format!("{}/avatars/{company_id}/{id}", url.origin);
+        let request = V13Update {
+            changes: &changes,
+            caller_id: caller.token.grant.resource_owner_id,
+            avatar: body
+                .files
+                .iter()
+                .find(|file| file.field == AVATAR_PART)
+                .map(|file| AvatarUpload {
+                    content_type: &file.content_type,
+                    bytes: &file.bytes,
+                }),
+            max_avatar_bytes: state.config().max_avatar_bytes,
+            avatar_url: &avatar_url,
+        };
+        let mut directory = company.write();
+        let now = state.clock().now();
+        company_users::update_v13(&mut directory, id, request, now, || company.next_id())?;
+        company.emit(&[Change::company_user(EventType::Update, id)]);
+        detail(&state, StatusCode::OK, id, &directory)
+    })
 }
 
 /// `GET /avatars/{company_id}/{user_id}/{version}`: the uploaded image, byte for byte, public
@@ -291,13 +287,13 @@ async fn delete(
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<StatusCode, ApiError> {
     warnings::seed_extra("DELETE of a company user");
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let mut directory = company.write();
-    let deleted = events::deletion_changes(&directory, id);
-    company_users::delete(&mut directory, id)?;
-    state.emit(company, &caller.actor(), &deleted);
-    Ok(StatusCode::NO_CONTENT)
+    caller.in_company(&state, Tenant::Company(company_id), |company| {
+        let mut directory = company.write();
+        let deleted = events::deletion_changes(&directory, id);
+        company_users::delete(&mut directory, id)?;
+        company.emit(&deleted);
+        Ok(StatusCode::NO_CONTENT)
+    })
 }
 
 /// `PATCH .../users/inactive/{id}`: reactivates a deactivated user.
@@ -306,13 +302,12 @@ async fn reactivate(
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let mut directory = company.write();
-    company_users::reactivate(&mut directory, id, state.clock().now())?;
-    let updated = Change::company_user(EventType::Update, id);
-    state.emit(company, &caller.actor(), &[updated]);
-    detail(&state, StatusCode::OK, id, &directory)
+    caller.in_company(&state, Tenant::Company(company_id), |company| {
+        let mut directory = company.write();
+        company_users::reactivate(&mut directory, id, state.clock().now())?;
+        company.emit(&[Change::company_user(EventType::Update, id)]);
+        detail(&state, StatusCode::OK, id, &directory)
+    })
 }
 
 /// `PATCH /rest/v1.0/companies/{company_id}/users/sync`: up to 1,000 flat user objects, applied
@@ -324,23 +319,23 @@ async fn sync(
     ApiPath(company_id): ApiPath<u64>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let (updates, ignored) = params::sync_updates(&body, state.profile(), Ignored::new())?;
-    ignored.body(&body).settle(state.strict())?;
-    let (sent, items): (Vec<&Value>, Vec<_>) = updates.into_iter().unzip();
-    let mut directory = company.write();
-    let now = state.clock().now();
-    let outcomes = sync::sync(&mut directory, items, || store.next_id(), now);
-    let changes: Vec<Change> = outcomes.iter().flatten().copied().collect();
-    state.emit(company, &caller.actor(), &changes);
-    let answer = SyncAnswer {
-        sent: &sent,
-        outcomes: &outcomes,
-        directory: &directory,
-        profile: state.profile(),
-    };
-    Ok(record(StatusCode::OK, &answer))
+    caller.in_company(&state, Tenant::Company(company_id), |company| {
+        let (updates, ignored) = params::sync_updates(&body, state.profile(), Ignored::new())?;
+        ignored.body(&body).settle(state.strict())?;
+        let (sent, items): (Vec<&Value>, Vec<_>) = updates.into_iter().unzip();
+        let mut directory = company.write();
+        let now = state.clock().now();
+        let outcomes = sync::sync(&mut directory, items, || company.next_id(), now);
+        let changes: Vec<Change> = outcomes.iter().flatten().copied().collect();
+        company.emit(&changes);
+        let answer = SyncAnswer {
+            sent: &sent,
+            outcomes: &outcomes,
+            directory: &directory,
+            profile: state.profile(),
+        };
+        Ok(record(StatusCode::OK, &answer))
+    })
 }
 
 /// The detail shape of user `id`, as show, create and update answer it.

@@ -84,14 +84,14 @@ async fn list_users(
     State(state): State<AppState>,
     caller: CruxCaller,
 ) -> Result<Response, CruxApiError> {
-    let store = state.store();
-    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
-    let users = organization.users();
-    let views: Vec<UserView> = users
-        .values()
-        .map(|user| UserView::new(&store.crux, organization, user))
-        .collect();
-    Ok(json(StatusCode::OK, &views))
+    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        let users = organization.users();
+        let views: Vec<UserView> = users
+            .values()
+            .map(|user| UserView::new(crux, organization, user))
+            .collect();
+        Ok(json(StatusCode::OK, &views))
+    })
 }
 
 /// `GET .../users/detail/{user_uuid}/` (needs `view_org_users`).
@@ -100,13 +100,13 @@ async fn show_user(
     caller: CruxCaller,
     Path(user_uuid): Path<String>,
 ) -> Result<Response, CruxApiError> {
-    let store = state.store();
-    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
-    let user = rules::user(organization, &user_uuid)?;
-    Ok(json(
-        StatusCode::OK,
-        &UserView::new(&store.crux, organization, &user),
-    ))
+    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        let user = rules::user(organization, &user_uuid)?;
+        Ok(json(
+            StatusCode::OK,
+            &UserView::new(crux, organization, &user),
+        ))
+    })
 }
 
 /// `GET .../all_permissions/`: the permissions offered to the caller's kind of organization
@@ -115,13 +115,10 @@ async fn all_permissions(
     State(state): State<AppState>,
     caller: CruxCaller,
 ) -> Result<Response, CruxApiError> {
-    let store = state.store();
-    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
-    let permissions: Vec<_> = store
-        .crux
-        .offered_permissions(organization.org_type)
-        .collect();
-    Ok(json(StatusCode::OK, &permissions))
+    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        let permissions: Vec<_> = crux.offered_permissions(organization.org_type).collect();
+        Ok(json(StatusCode::OK, &permissions))
+    })
 }
 
 /// `GET .../users/permissions/{user_uuid}/` (needs `view_org_users`).
@@ -130,13 +127,13 @@ async fn user_permissions(
     caller: CruxCaller,
     Path(user_uuid): Path<String>,
 ) -> Result<Response, CruxApiError> {
-    let store = state.store();
-    let organization = rules::authorize(&store.crux, &caller.0, VIEW_ORG_USERS)?;
-    let user = rules::user(organization, &user_uuid)?;
-    Ok(json(
-        StatusCode::OK,
-        &AssignmentsView::new(&store.crux, organization, &user),
-    ))
+    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        let user = rules::user(organization, &user_uuid)?;
+        Ok(json(
+            StatusCode::OK,
+            &AssignmentsView::new(crux, organization, &user),
+        ))
+    })
 }
 
 /// `PATCH .../users/permissions/{user_uuid}/ {"permission_uuids": [...]}` (needs
@@ -167,7 +164,7 @@ async fn remove_permissions(
 /// and permission (403) before the handler runs, then the user (404), then the body (415/400).
 async fn change_permissions(
     State(state): State<AppState>,
-    CruxCaller(actor): CruxCaller,
+    caller: CruxCaller,
     Path(user_uuid): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -175,21 +172,16 @@ async fn change_permissions(
 ) -> Result<Response, CruxApiError> {
     // The body is read before any store guard is taken: no guard is held across an await.
     let fields = json_object(&headers, body, &state).await;
-    let store = state.store();
-    let organization = rules::authorize(&store.crux, &actor, EDIT_ORG_USERS)?;
-    let user = rules::user(organization, &user_uuid)?;
-    let permission_uuids = permission_uuids(&fields?)?;
-    let user = rules::change_permissions(
-        &store.crux,
-        organization,
-        &user.uuid,
-        &permission_uuids,
-        change,
-    )?;
-    Ok(json(
-        StatusCode::OK,
-        &AssignmentsView::new(&store.crux, organization, &user),
-    ))
+    caller.authorized(&state, EDIT_ORG_USERS, |crux, organization| {
+        let user = rules::user(organization, &user_uuid)?;
+        let permission_uuids = permission_uuids(&fields?)?;
+        let user =
+            rules::change_permissions(crux, organization, &user.uuid, &permission_uuids, change)?;
+        Ok(json(
+            StatusCode::OK,
+            &AssignmentsView::new(crux, organization, &user),
+        ))
+    })
 }
 
 /// The `permission_uuids` list as strings; its shape problems are 400s on the field.

@@ -8,7 +8,7 @@ use axum::Router;
 
 use crate::domain::project_users::{self, Joining};
 use crate::domain::webhooks::{Change, EventType};
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, Tenant};
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
@@ -49,32 +49,32 @@ async fn list(
     ApiPath(project_id): ApiPath<u64>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    let page = Page::new(&url, state.profile())?;
-    let query = params::member_query(&url)?;
-    Ignored::new().query(&url).settle(state.strict())?;
-    let directory = company.read();
-    let project = directory
-        .projects
-        .get(&project_id)
-        .ok_or_else(|| ApiError::not_found("Project", project_id))?;
-    let matching = || {
-        project.members.values().filter_map(|membership| {
-            let user = directory.user(membership.user_id)?;
-            query
-                .matches(user, membership, &directory)
-                .then_some((user, membership))
-        })
-    };
-    let total = matching().count();
-    let items = matching().map(|(user, membership)| ProjectUserView {
-        user,
-        membership,
-        directory: &directory,
-        profile: state.profile(),
-    });
-    Ok(page.answer(items, total))
+    caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
+        let page = Page::new(&url, state.profile())?;
+        let query = params::member_query(&url)?;
+        Ignored::new().query(&url).settle(state.strict())?;
+        let directory = company.read();
+        let project = directory
+            .projects
+            .get(&project_id)
+            .ok_or_else(|| ApiError::not_found("Project", project_id))?;
+        let matching = || {
+            project.members.values().filter_map(|membership| {
+                let user = directory.user(membership.user_id)?;
+                query
+                    .matches(user, membership, &directory)
+                    .then_some((user, membership))
+            })
+        };
+        let total = matching().count();
+        let items = matching().map(|(user, membership)| ProjectUserView {
+            user,
+            membership,
+            directory: &directory,
+            profile: state.profile(),
+        });
+        Ok(page.answer(items, total))
+    })
 }
 
 /// `GET /rest/v1.0/projects/{project_id}/users/{id}`: a member; anyone else is 404.
@@ -83,10 +83,9 @@ async fn show(
     caller: Caller,
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    let directory = company.read();
-    member_response(&state, StatusCode::OK, &directory, project_id, id)
+    caller.reading(&state, Tenant::ProjectOf(project_id), |directory| {
+        member_response(&state, StatusCode::OK, directory, project_id, id)
+    })
 }
 
 /// `POST .../users/{id}/actions/add`, optional body `{"user": {"permission_template_id": N}}` -> 201.
@@ -96,26 +95,28 @@ async fn add(
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    // No body at all adds with the default template; a body must nest its fields under `user`
-    // like every other write (a flat `{"permission_template_id": N}` is a 400, not ignored).
-    let template = if body.fields.is_empty() {
-        None
-    } else {
-        let user = body.root("user")?;
-        let template = params::template_id(&user)?;
-        Ignored::new()
-            .body(&body)
-            .object("user", &user)
-            .settle(state.strict())?;
-        template
-    };
-    let mut directory = company.write();
-    project_users::add(&mut directory, project_id, id, template)?;
-    let added = Change::project_user(EventType::Create, project_id, id);
-    state.emit(company, &caller.actor(), &[added]);
-    member_response(&state, StatusCode::CREATED, &directory, project_id, id)
+    caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
+        // No body at all adds with the default template; a body must nest its fields under
+        // `user` like every other write (a flat `{"permission_template_id": N}` is a 400, not
+        // ignored).
+        let template = if body.fields.is_empty() {
+            None
+        } else {
+            let user = body.root("user")?;
+            let template = params::template_id(&user)?;
+            Ignored::new()
+                .body(&body)
+                .object("user", &user)
+                .settle(state.strict())?;
+            template
+        };
+        // Held until the answer is written: released earlier, a concurrent remove could turn
+        // this successful add into a 404.
+        let mut directory = company.write();
+        project_users::add(&mut directory, project_id, id, template)?;
+        company.emit(&[Change::project_user(EventType::Create, project_id, id)]);
+        member_response(&state, StatusCode::CREATED, &directory, project_id, id)
+    })
 }
 
 /// Plain `DELETE .../users/{id}` (`documented` profile only): [`remove`], flagged as seed-only.
@@ -135,13 +136,12 @@ async fn remove(
     caller: Caller,
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<StatusCode, ApiError> {
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    let directory = &mut company.write();
-    project_users::remove(directory, project_id, id)?;
-    let removed = Change::project_user(EventType::Delete, project_id, id);
-    state.emit(company, &caller.actor(), &[removed]);
-    Ok(StatusCode::NO_CONTENT)
+    caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
+        let mut directory = company.write();
+        project_users::remove(&mut directory, project_id, id)?;
+        company.emit(&[Change::project_user(EventType::Delete, project_id, id)]);
+        Ok(StatusCode::NO_CONTENT)
+    })
 }
 
 /// `POST /rest/v1.0/projects/{project_id}/users` -> 201. Creates a new person in the company and
@@ -153,49 +153,49 @@ async fn create(
     ApiPath(project_id): ApiPath<u64>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    let user = body.root("user")?;
-    let template = params::template_id(&user)?;
-    let by_id = state
-        .profile()
-        .serves_seed_extras()
-        .then(|| user.get("id"))
-        .flatten();
-    let joining = match by_id {
-        Some(value) => {
-            warnings::seed_extra("adding an existing company user by `id`");
-            Joining::Existing(
-                parse_id(value)
-                    .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
-            )
+    caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
+        let user = body.root("user")?;
+        let template = params::template_id(&user)?;
+        let by_id = state
+            .profile()
+            .serves_seed_extras()
+            .then(|| user.get("id"))
+            .flatten();
+        let joining = match by_id {
+            Some(value) => {
+                warnings::seed_extra("adding an existing company user by `id`");
+                Joining::Existing(
+                    parse_id(value)
+                        .ok_or_else(|| ApiError::bad_field("id", "must be a positive integer"))?,
+                )
+            }
+            None => Joining::New(params::user_changes(&user, state.profile())?),
+        };
+        Ignored::new()
+            .body(&body)
+            .object("user", &user)
+            .settle(state.strict())?;
+        // The write lock is held until the answer is written, as in every write here: released
+        // earlier, a concurrent remove could turn this successful add into a 404.
+        let mut directory = company.write();
+        let now = state.clock().now();
+        let created_person = matches!(joining, Joining::New(_));
+        let id = project_users::join(
+            &mut directory,
+            project_id,
+            joining,
+            template,
+            || company.next_id(),
+            now,
+        )?;
+        let mut changes = Vec::with_capacity(2);
+        if created_person {
+            changes.push(Change::company_user(EventType::Create, id));
         }
-        None => Joining::New(params::user_changes(&user, state.profile())?),
-    };
-    Ignored::new()
-        .body(&body)
-        .object("user", &user)
-        .settle(state.strict())?;
-    // The write lock is held until the answer is written, as in every write here: released
-    // earlier, a concurrent remove could turn this successful add into a 404.
-    let mut directory = company.write();
-    let now = state.clock().now();
-    let created_person = matches!(joining, Joining::New(_));
-    let id = project_users::join(
-        &mut directory,
-        project_id,
-        joining,
-        template,
-        || store.next_id(),
-        now,
-    )?;
-    let mut changes = Vec::with_capacity(2);
-    if created_person {
-        changes.push(Change::company_user(EventType::Create, id));
-    }
-    changes.push(Change::project_user(EventType::Create, project_id, id));
-    state.emit(company, &caller.actor(), &changes);
-    member_response(&state, StatusCode::CREATED, &directory, project_id, id)
+        changes.push(Change::project_user(EventType::Create, project_id, id));
+        company.emit(&changes);
+        member_response(&state, StatusCode::CREATED, &directory, project_id, id)
+    })
 }
 
 /// `PATCH /rest/v1.0/projects/{project_id}/users/{id}`: the project-level `is_active` flag.
@@ -207,30 +207,29 @@ async fn update(
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.project_company(&store, project_id)?;
-    let user = body.root("user")?;
-    // `permission_template_id` is read (and dropped) on purpose: Procore ignores it here, and
-    // the docs above say so, so it is not a mistake worth a warning.
-    user.get("permission_template_id");
-    let is_active = match user.get("is_active") {
-        None => None,
-        Some(value) => Some(
-            parse_bool(value)
-                .ok_or_else(|| ApiError::bad_field("is_active", "must be true or false"))?,
-        ),
-    };
-    Ignored::new()
-        .body(&body)
-        .object("user", &user)
-        .settle(state.strict())?;
-    let mut directory = company.write();
-    project_users::set_active(&mut directory, project_id, id, is_active)?;
-    if is_active.is_some() {
-        let updated = Change::project_user(EventType::Update, project_id, id);
-        state.emit(company, &caller.actor(), &[updated]);
-    }
-    member_response(&state, StatusCode::OK, &directory, project_id, id)
+    caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
+        let user = body.root("user")?;
+        // `permission_template_id` is read (and dropped) on purpose: Procore ignores it here,
+        // and the docs above say so, so it is not a mistake worth a warning.
+        user.get("permission_template_id");
+        let is_active = match user.get("is_active") {
+            None => None,
+            Some(value) => Some(
+                parse_bool(value)
+                    .ok_or_else(|| ApiError::bad_field("is_active", "must be true or false"))?,
+            ),
+        };
+        Ignored::new()
+            .body(&body)
+            .object("user", &user)
+            .settle(state.strict())?;
+        let mut directory = company.write();
+        project_users::set_active(&mut directory, project_id, id, is_active)?;
+        if is_active.is_some() {
+            company.emit(&[Change::project_user(EventType::Update, project_id, id)]);
+        }
+        member_response(&state, StatusCode::OK, &directory, project_id, id)
+    })
 }
 
 fn member_response(

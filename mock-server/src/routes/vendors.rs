@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::http::auth::Caller;
+use crate::http::auth::{Caller, Tenant};
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
@@ -56,11 +56,10 @@ async fn list(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let directory = company.read();
-    let items = directory.vendors.values().map(VendorView);
-    Ok(page.answer(items, directory.vendors.len()))
+    caller.reading(&state, Tenant::Company(company_id), |directory| {
+        let items = directory.vendors.values().map(VendorView);
+        Ok(page.answer(items, directory.vendors.len()))
+    })
 }
 
 /// `GET /rest/v1.0/companies/{company_id}/vendors/{id}`.
@@ -69,12 +68,11 @@ async fn show(
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let company = caller.company(&store, company_id)?;
-    let directory = company.read();
-    let vendor = directory
-        .vendors
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("Vendor", id))?;
-    Ok(record(StatusCode::OK, &VendorView(vendor)))
+    caller.reading(&state, Tenant::Company(company_id), |directory| {
+        let vendor = directory
+            .vendors
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found("Vendor", id))?;
+        Ok(record(StatusCode::OK, &VendorView(vendor)))
+    })
 }

@@ -75,6 +75,22 @@ struct Call<'s> {
     company: &'s Company,
     scope: Scope,
     namespace: String,
+    /// The store the company was resolved in, for new ids.
+    store: &'s Store,
+}
+
+/// The preamble of every webhooks handler: resolves the call's scope and namespace ([`call`])
+/// in the current store and runs `step` with it. `step` is synchronous, so the webhooks lock
+/// it takes is never held across an `.await`.
+fn in_scope<T>(
+    state: &AppState,
+    caller: &Caller,
+    url: &RequestUrl,
+    body: &RequestBody,
+    step: impl FnOnce(&Call<'_>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let store = state.store();
+    step(&call(&store, caller, url, body)?)
 }
 
 /// Reads `name` from the body's top level, else from the query.
@@ -139,6 +155,7 @@ fn call<'s>(
         company,
         scope,
         namespace,
+        store,
     })
 }
 
@@ -156,6 +173,17 @@ impl Call<'_> {
                 hook.scope(self.company.id) == self.scope && hook.namespace == self.namespace
             })
             .ok_or_else(|| ApiError::not_found("Webhooks hook", id))
+    }
+
+    /// Runs `step` on hook `id` of this call's scope and namespace (404 otherwise), holding
+    /// the company's webhooks lock for the step.
+    fn with_hook<T>(
+        &self,
+        id: u64,
+        step: impl FnOnce(&mut Hook) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut webhooks = self.company.webhooks();
+        step(self.hook(&mut webhooks, id)?)
     }
 }
 
@@ -223,20 +251,20 @@ async fn create_hook(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let settings = params::hook_settings(&body.root("hook")?)?;
-    let owner = caller.token.grant.resource_owner_id;
-    let hook = rules::new_hook(
-        store.next_id(),
-        call.scope,
-        &call.namespace,
-        owner,
-        settings,
-    )?;
-    let view = hook_view(&hook, call.company.id);
-    call.company.webhooks().hooks.insert(hook.id, hook);
-    Ok(json(StatusCode::CREATED, &view))
+    in_scope(&state, &caller, &url, &body, |call| {
+        let settings = params::hook_settings(&body.root("hook")?)?;
+        let owner = caller.token.grant.resource_owner_id;
+        let hook = rules::new_hook(
+            call.store.next_id(),
+            call.scope,
+            &call.namespace,
+            owner,
+            settings,
+        )?;
+        let view = hook_view(&hook, call.company.id);
+        call.company.webhooks().hooks.insert(hook.id, hook);
+        Ok(json(StatusCode::CREATED, &view))
+    })
 }
 
 /// `GET /rest/v1.0/webhooks/hooks?company_id=|project_id=&namespace=`: the scope's hooks of
@@ -247,18 +275,18 @@ async fn list_hooks(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let webhooks = call.company.webhooks();
-    let hooks: Vec<Value> = webhooks
-        .hooks
-        .values()
-        .filter(|hook| {
-            hook.scope(call.company.id) == call.scope && hook.namespace == call.namespace
-        })
-        .map(|hook| hook_view(hook, call.company.id))
-        .collect();
-    Ok(json(StatusCode::OK, &hooks))
+    in_scope(&state, &caller, &url, &body, |call| {
+        let webhooks = call.company.webhooks();
+        let hooks: Vec<Value> = webhooks
+            .hooks
+            .values()
+            .filter(|hook| {
+                hook.scope(call.company.id) == call.scope && hook.namespace == call.namespace
+            })
+            .map(|hook| hook_view(hook, call.company.id))
+            .collect();
+        Ok(json(StatusCode::OK, &hooks))
+    })
 }
 
 /// `GET /rest/v1.0/webhooks/hooks/{id}`.
@@ -269,11 +297,11 @@ async fn show_hook(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let mut webhooks = call.company.webhooks();
-    let hook = call.hook(&mut webhooks, id)?;
-    Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
+    in_scope(&state, &caller, &url, &body, |call| {
+        call.with_hook(id, |hook| {
+            Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
+        })
+    })
 }
 
 /// `PATCH /rest/v1.0/webhooks/hooks/{id}`: destination URL, headers (replaced whole) and
@@ -285,13 +313,13 @@ async fn update_hook(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let settings = params::hook_settings(&body.root("hook")?)?;
-    let mut webhooks = call.company.webhooks();
-    let hook = call.hook(&mut webhooks, id)?;
-    rules::update_hook(hook, settings)?;
-    Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
+    in_scope(&state, &caller, &url, &body, |call| {
+        let settings = params::hook_settings(&body.root("hook")?)?;
+        call.with_hook(id, |hook| {
+            rules::update_hook(hook, settings)?;
+            Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
+        })
+    })
 }
 
 /// `DELETE /rest/v1.0/webhooks/hooks/{id}` -> 200: the hook, its triggers, its waiting events
@@ -303,12 +331,12 @@ async fn delete_hook(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<StatusCode, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let mut webhooks = call.company.webhooks();
-    call.hook(&mut webhooks, id)?;
-    webhooks.hooks.remove(&id);
-    Ok(StatusCode::OK)
+    in_scope(&state, &caller, &url, &body, |call| {
+        let mut webhooks = call.company.webhooks();
+        call.hook(&mut webhooks, id)?;
+        webhooks.hooks.remove(&id);
+        Ok(StatusCode::OK)
+    })
 }
 
 /// `POST /rest/v1.0/webhooks/hooks/{hook_id}/triggers` -> 201.
@@ -319,23 +347,23 @@ async fn create_trigger(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let (resource_name, event_type) = params::trigger_names(&body.root("trigger")?)?;
-    let (resource, event) = rules::check_trigger(&resource_name, &event_type, call.scope)?;
-    let mut webhooks = call.company.webhooks();
-    let hook = call.hook(&mut webhooks, hook_id)?;
-    let trigger = Trigger {
-        id: store.next_id(),
-        resource_name: resource,
-        event_type: event,
-        user_id: caller.token.grant.resource_owner_id,
-    };
-    let trigger = rules::add_trigger(hook, trigger)?;
-    Ok(json(
-        StatusCode::CREATED,
-        &trigger_view(&trigger, hook, call.company.id),
-    ))
+    in_scope(&state, &caller, &url, &body, |call| {
+        let (resource_name, event_type) = params::trigger_names(&body.root("trigger")?)?;
+        let (resource, event) = rules::check_trigger(&resource_name, &event_type, call.scope)?;
+        call.with_hook(hook_id, |hook| {
+            let trigger = Trigger {
+                id: call.store.next_id(),
+                resource_name: resource,
+                event_type: event,
+                user_id: caller.token.grant.resource_owner_id,
+            };
+            let trigger = rules::add_trigger(hook, trigger)?;
+            Ok(json(
+                StatusCode::CREATED,
+                &trigger_view(&trigger, hook, call.company.id),
+            ))
+        })
+    })
 }
 
 /// `GET /rest/v1.0/webhooks/hooks/{hook_id}/triggers`.
@@ -346,16 +374,16 @@ async fn list_triggers(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let mut webhooks = call.company.webhooks();
-    let hook = call.hook(&mut webhooks, hook_id)?;
-    let triggers: Vec<Value> = hook
-        .triggers
-        .iter()
-        .map(|trigger| trigger_view(trigger, hook, call.company.id))
-        .collect();
-    Ok(json(StatusCode::OK, &triggers))
+    in_scope(&state, &caller, &url, &body, |call| {
+        call.with_hook(hook_id, |hook| {
+            let triggers: Vec<Value> = hook
+                .triggers
+                .iter()
+                .map(|trigger| trigger_view(trigger, hook, call.company.id))
+                .collect();
+            Ok(json(StatusCode::OK, &triggers))
+        })
+    })
 }
 
 /// `DELETE /rest/v1.0/webhooks/hooks/{hook_id}/triggers/{id}` -> 200. Events already queued
@@ -367,16 +395,16 @@ async fn delete_trigger(
     url: RequestUrl,
     body: RequestBody,
 ) -> Result<StatusCode, ApiError> {
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let mut webhooks = call.company.webhooks();
-    let hook = call.hook(&mut webhooks, hook_id)?;
-    let before = hook.triggers.len();
-    hook.triggers.retain(|trigger| trigger.id != id);
-    if hook.triggers.len() == before {
-        return Err(ApiError::not_found("Webhooks trigger", id));
-    }
-    Ok(StatusCode::OK)
+    in_scope(&state, &caller, &url, &body, |call| {
+        call.with_hook(hook_id, |hook| {
+            let before = hook.triggers.len();
+            hook.triggers.retain(|trigger| trigger.id != id);
+            if hook.triggers.len() == before {
+                return Err(ApiError::not_found("Webhooks trigger", id));
+            }
+            Ok(StatusCode::OK)
+        })
+    })
 }
 
 /// `GET /rest/v1.0/webhooks/hooks/{hook_id}/deliveries?filters[status]=&page_size=&page_start=`:
@@ -422,18 +450,18 @@ async fn list_deliveries(
             ApiError::bad_field("page_start", format!("must be a delivery id, got `{raw}`"))
         })?,
     };
-    let store = state.store();
-    let call = call(&store, &caller, &url, &body)?;
-    let mut webhooks = call.company.webhooks();
-    let hook = call.hook(&mut webhooks, hook_id)?;
-    let deliveries: Vec<Value> = hook
-        .deliveries
-        .iter()
-        .filter(|d| d.id > page_start && filter.keeps(d.outcome))
-        .take(page_size)
-        .map(|d| delivery_view(d, hook))
-        .collect();
-    Ok(json(StatusCode::OK, &deliveries))
+    in_scope(&state, &caller, &url, &body, |call| {
+        call.with_hook(hook_id, |hook| {
+            let deliveries: Vec<Value> = hook
+                .deliveries
+                .iter()
+                .filter(|d| d.id > page_start && filter.keeps(d.outcome))
+                .take(page_size)
+                .map(|d| delivery_view(d, hook))
+                .collect();
+            Ok(json(StatusCode::OK, &deliveries))
+        })
+    })
 }
 
 /// `GET /__admin/webhooks`: every hook with its queue, what was dropped, and the engine's
