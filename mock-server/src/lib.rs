@@ -18,9 +18,10 @@
 //!   share: reading requests into the domain's inputs, auth, bodies (one reader with the
 //!   limits), pagination, streamed bodies, the wire errors (where domain errors get their
 //!   status), the warnings for what a request sent and its handler ignored (`http::warnings`,
-//!   refused under `--strict`), and the tower layer that applies the control plane to every
-//!   request.
-//! - `routes`: one module per resource, each handler parse → lock → rule → view, the
+//!   refused under `--strict`; what Procore documents, told apart by `http::documented`), and
+//!   the tower layer that applies the control plane to every request.
+//! - `routes`: one module per resource, each handler parse → lock → rule → view (the company
+//!   resolved and locked by one preamble, `http::auth::Caller::in_company`), the
 //!   `/__admin` API, the dashboard page (`routes::dashboard`, its files in
 //!   `assets/dashboard/`) and the mock's own OpenAPI document (`routes::openapi`, served at
 //!   `/openapi.json`); [`app`] assembles them.

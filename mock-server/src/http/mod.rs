@@ -1,6 +1,7 @@
 //! HTTP plumbing: each connection with its timeouts (`connection`), and what every route
 //! shares: authentication, bodies, reading requests into the domain's inputs, the request URL,
-//! pagination, the control-plane layer, the wire errors, warnings for what was ignored,
+//! pagination, the control-plane layer, the wire errors, warnings for what was ignored (told
+//! apart from what Procore documents, `documented`),
 //! path parameters and JSON responses ([`record`] for what the views write, [`json`] for
 //! serde documents, [`stream`] for documents written as they are sent).
 
@@ -9,6 +10,7 @@ pub mod body;
 pub mod connection;
 pub mod control_layer;
 pub mod crux;
+pub mod documented;
 pub mod error;
 pub mod pagination;
 pub mod params;

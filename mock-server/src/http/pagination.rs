@@ -183,7 +183,7 @@ mod tests {
         let uri: Uri = format!("/rest/v1.0/companies/1/users?{query}")
             .parse()
             .unwrap();
-        RequestUrl::from_parts(&uri, &headers)
+        RequestUrl::from_parts(&axum::http::Method::GET, &uri, &headers)
     }
 
     #[test]

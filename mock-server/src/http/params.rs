@@ -316,11 +316,11 @@ pub type SyncUpdate<'a> = (&'a Value, Result<SyncItem, FieldErrors>);
 /// out (answered per item, not for the request). The array itself must be there and hold at
 /// most [`MAX_SYNC_UPDATES`] items (400 otherwise). The fields no item's reading looked at
 /// are added to `ignored`, as `updates[][name]`.
-pub fn sync_updates(
-    body: &RequestBody,
+pub fn sync_updates<'b, 'r>(
+    body: &'b RequestBody,
     profile: Profile,
-    mut ignored: Ignored,
-) -> Result<(Vec<SyncUpdate<'_>>, Ignored), ApiError> {
+    mut ignored: Ignored<'r>,
+) -> Result<(Vec<SyncUpdate<'b>>, Ignored<'r>), ApiError> {
     let updates = match body.field("updates") {
         Some(Value::Array(updates)) => updates,
         _ => {

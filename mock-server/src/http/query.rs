@@ -1,12 +1,13 @@
-//! The request's own URL: query parameters (with Rails' bracket arrays) and the absolute base
-//! that pagination links are built from.
+//! The request's own URL: query parameters (with Rails' bracket arrays), the absolute base
+//! that pagination links are built from, and the method it was called with (which, with the
+//! path, names the operation a warning speaks of).
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, Uri};
+use axum::http::{header, Method, Uri};
 
 /// The query string as ordered pairs, plus what is needed to rebuild absolute URLs.
 ///
@@ -15,6 +16,8 @@ use axum::http::{header, Uri};
 /// unknown parameters, and a misspelt filter would otherwise pass unnoticed.
 #[derive(Debug)]
 pub struct RequestUrl {
+    /// The request's method: with the path, the operation called.
+    pub method: Method,
     /// `scheme://host[:port]` as the client addressed the server.
     pub origin: String,
     /// The path, without query.
@@ -29,6 +32,7 @@ pub struct RequestUrl {
 impl Clone for RequestUrl {
     fn clone(&self) -> Self {
         Self {
+            method: self.method.clone(),
             origin: self.origin.clone(),
             path: self.path.clone(),
             query: self.query.clone(),
@@ -41,15 +45,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(Self::from_parts(&parts.uri, &parts.headers))
+        Ok(Self::from_parts(&parts.method, &parts.uri, &parts.headers))
     }
 }
 
 impl RequestUrl {
-    /// Reads the URL from a request's URI and headers. The host comes from the URI when the
-    /// client sent an absolute form, else from `Host`; the scheme honours `X-Forwarded-Proto`
-    /// so links stay right behind a TLS proxy.
-    pub fn from_parts(uri: &Uri, headers: &axum::http::HeaderMap) -> Self {
+    /// Reads the URL from a request's method, URI and headers. The host comes from the URI
+    /// when the client sent an absolute form, else from `Host`; the scheme honours
+    /// `X-Forwarded-Proto` so links stay right behind a TLS proxy.
+    pub fn from_parts(method: &Method, uri: &Uri, headers: &axum::http::HeaderMap) -> Self {
         let host = uri
             .authority()
             .map(|a| a.as_str().to_owned())
@@ -75,6 +79,7 @@ impl RequestUrl {
             })
             .unwrap_or_default();
         Self {
+            method: method.clone(),
             origin: format!("{scheme}://{host}"),
             path: uri.path().to_owned(),
             query,

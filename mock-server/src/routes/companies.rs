@@ -11,6 +11,7 @@ use crate::http::auth::{Caller, Tenant};
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
+use crate::http::warnings::Ignored;
 use crate::http::{self, params, ApiPath};
 use crate::state::AppState;
 use crate::views::{CompanyView, ProjectView, TemplateView};
@@ -40,6 +41,7 @@ async fn list_companies(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
+    Ignored::new(&url).settle(state.strict())?;
     let store = state.store();
     let app = caller.app(&store)?;
     let visible = || {
@@ -81,6 +83,7 @@ fn projects_page(
     page: Page<'_>,
 ) -> Result<Response, ApiError> {
     let company_id = url.company_id()?;
+    Ignored::new(url).settle(state.strict())?;
     caller.in_company(state, Tenant::Company(company_id), |tenant| {
         let directory = tenant.read();
         let company = tenant.company;
@@ -94,7 +97,12 @@ fn projects_page(
 
 /// `GET /rest/v1.0/me`: the user the token speaks for (the service account under client
 /// credentials). No `Procore-Company-Id` needed.
-async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+    url: RequestUrl,
+) -> Result<Response, ApiError> {
+    Ignored::new(&url).settle(state.strict())?;
     let store = state.store();
     let owner = caller.token.grant.resource_owner_id;
     for company_id in &caller.app(&store)?.installed_company_ids {
@@ -120,6 +128,7 @@ async fn company_templates(
 ) -> Result<Response, ApiError> {
     let kind = params::template_type(&url)?;
     let page = Page::new(&url, state.profile())?;
+    Ignored::new(&url).settle(state.strict())?;
     caller.reading(&state, Tenant::Company(company_id), |directory| {
         let wanted = || directory.templates.values().filter(|t| kind.matches(t));
         Ok(page.answer(wanted().map(TemplateView), wanted().count()))
@@ -135,6 +144,7 @@ async fn project_templates(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
+    Ignored::new(&url).settle(state.strict())?;
     caller.reading(&state, Tenant::ProjectOf(project_id), |directory| {
         let usable = || {
             directory

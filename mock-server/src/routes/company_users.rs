@@ -14,6 +14,7 @@ use axum::routing::{get, patch, post};
 use axum::Router;
 use serde_json::Value;
 
+use crate::domain::changes::UserChanges;
 use crate::domain::company_users::{self, AvatarUpload, V13Update};
 use crate::domain::filters::View;
 use crate::domain::webhooks::{self as events, Change, EventType};
@@ -101,7 +102,7 @@ fn list(
 ) -> Result<Response, ApiError> {
     let query = params::user_query(url)?;
     let page = Page::new(url, state.profile())?;
-    Ignored::new().query(url).settle(state.strict())?;
+    Ignored::new(url).settle(state.strict())?;
     caller.reading(state, Tenant::Company(company_id), |directory| {
         let wanted = |user: &&User| user.is_active == active && query.matches(user, directory);
         let list = ListPage {
@@ -161,7 +162,9 @@ async fn show(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    Ignored::new(&url).settle(state.strict())?;
     caller.reading(&state, Tenant::Company(company_id), |directory| {
         detail(&state, StatusCode::OK, id, directory)
     })
@@ -172,15 +175,11 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(company_id): ApiPath<u64>,
+    url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     caller.in_company(&state, Tenant::Company(company_id), |company| {
-        let user = body.root("user")?;
-        let changes = params::user_changes(&user, state.profile())?;
-        Ignored::new()
-            .body(&body)
-            .object("user", &user)
-            .settle(state.strict())?;
+        let changes = user_changes(&state, &url, &body)?;
         let mut directory = company.write();
         let now = state.clock().now();
         let id = company_users::create(&mut directory, || company.next_id(), &changes, now)?.id;
@@ -194,15 +193,11 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     caller.in_company(&state, Tenant::Company(company_id), |company| {
-        let user = body.root("user")?;
-        let changes = params::user_changes(&user, state.profile())?;
-        Ignored::new()
-            .body(&body)
-            .object("user", &user)
-            .settle(state.strict())?;
+        let changes = user_changes(&state, &url, &body)?;
         let mut directory = company.write();
         company_users::update(&mut directory, id, &changes, state.clock().now())?;
         company.emit(&[Change::company_user(EventType::Update, id)]);
@@ -228,8 +223,7 @@ async fn update_v13(
         let fields = body.root("user")?;
         company_users::check_v13_required(|field| fields.contains_key(field))?;
         let changes = params::user_changes(&fields, state.profile())?;
-        Ignored::new()
-            .query(&url)
+        Ignored::new(&url)
             .body(&body)
             .object("user", &fields)
             .settle(state.strict())?;
@@ -285,8 +279,10 @@ async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<StatusCode, ApiError> {
     warnings::seed_extra("DELETE of a company user");
+    Ignored::new(&url).settle(state.strict())?;
     caller.in_company(&state, Tenant::Company(company_id), |company| {
         let mut directory = company.write();
         let deleted = events::deletion_changes(&directory, id);
@@ -301,7 +297,9 @@ async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    Ignored::new(&url).settle(state.strict())?;
     caller.in_company(&state, Tenant::Company(company_id), |company| {
         let mut directory = company.write();
         company_users::reactivate(&mut directory, id, state.clock().now())?;
@@ -317,10 +315,11 @@ async fn sync(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(company_id): ApiPath<u64>,
+    url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     caller.in_company(&state, Tenant::Company(company_id), |company| {
-        let (updates, ignored) = params::sync_updates(&body, state.profile(), Ignored::new())?;
+        let (updates, ignored) = params::sync_updates(&body, state.profile(), Ignored::new(&url))?;
         ignored.body(&body).settle(state.strict())?;
         let (sent, items): (Vec<&Value>, Vec<_>) = updates.into_iter().unzip();
         let mut directory = company.write();
@@ -336,6 +335,22 @@ async fn sync(
         };
         Ok(record(StatusCode::OK, &answer))
     })
+}
+
+/// The changes of a v1.0 create or update (the `user` object), once what the request sent and
+/// the write does not take is settled.
+fn user_changes(
+    state: &AppState,
+    url: &RequestUrl,
+    body: &RequestBody,
+) -> Result<UserChanges, ApiError> {
+    let user = body.root("user")?;
+    let changes = params::user_changes(&user, state.profile())?;
+    Ignored::new(url)
+        .body(body)
+        .object("user", &user)
+        .settle(state.strict())?;
+    Ok(changes)
 }
 
 /// The detail shape of user `id`, as show, create and update answer it.

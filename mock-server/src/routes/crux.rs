@@ -15,8 +15,11 @@ use axum::Router;
 use serde_json::{Map, Value};
 
 use crate::domain::crux::{self as rules, Change, CruxError, EDIT_ORG_USERS, VIEW_ORG_USERS};
+use crate::http::body::Fields;
 use crate::http::crux::{CruxApiError, CruxCaller, PREFIXES};
 use crate::http::json;
+use crate::http::query::RequestUrl;
+use crate::http::warnings::Ignored;
 use crate::state::AppState;
 use crate::views::crux::{AssignmentsView, LoginView, UserView};
 
@@ -53,13 +56,16 @@ fn only(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
 /// `POST .../user-login/ {"username", "password"}`: a token and the caller's permissions.
 async fn login(
     State(state): State<AppState>,
+    url: RequestUrl,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, CruxApiError> {
-    let fields = json_object(&headers, body, &state).await?;
+    let body = json_object(&headers, body, &state).await?;
+    let fields = Fields::new(&body);
     let mut problems = BTreeMap::new();
     let username = required_string(&fields, "username", &mut problems);
     let password = required_string(&fields, "password", &mut problems);
+    settle(&state, Ignored::new(&url).fields(&fields))?;
     let (Some(username), Some(password)) = (username, password) else {
         return Err(CruxApiError::Fields(problems));
     };
@@ -83,8 +89,10 @@ async fn login(
 async fn list_users(
     State(state): State<AppState>,
     caller: CruxCaller,
+    url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
     caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        settle(&state, Ignored::new(&url))?;
         let users = organization.users();
         let views: Vec<UserView> = users
             .values()
@@ -99,8 +107,10 @@ async fn show_user(
     State(state): State<AppState>,
     caller: CruxCaller,
     Path(user_uuid): Path<String>,
+    url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
     caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        settle(&state, Ignored::new(&url))?;
         let user = rules::user(organization, &user_uuid)?;
         Ok(json(
             StatusCode::OK,
@@ -114,8 +124,10 @@ async fn show_user(
 async fn all_permissions(
     State(state): State<AppState>,
     caller: CruxCaller,
+    url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
     caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        settle(&state, Ignored::new(&url))?;
         let permissions: Vec<_> = crux.offered_permissions(organization.org_type).collect();
         Ok(json(StatusCode::OK, &permissions))
     })
@@ -126,8 +138,10 @@ async fn user_permissions(
     State(state): State<AppState>,
     caller: CruxCaller,
     Path(user_uuid): Path<String>,
+    url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
     caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
+        settle(&state, Ignored::new(&url))?;
         let user = rules::user(organization, &user_uuid)?;
         Ok(json(
             StatusCode::OK,
@@ -142,10 +156,11 @@ async fn add_permissions(
     state: State<AppState>,
     caller: CruxCaller,
     path: Path<String>,
+    url: RequestUrl,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, CruxApiError> {
-    change_permissions(state, caller, path, headers, body, Change::Grant).await
+    change_permissions(state, caller, path, url, headers, body, Change::Grant).await
 }
 
 /// `DELETE .../users/permissions/{user_uuid}/ {"permission_uuids": [...]}` (needs
@@ -154,10 +169,11 @@ async fn remove_permissions(
     state: State<AppState>,
     caller: CruxCaller,
     path: Path<String>,
+    url: RequestUrl,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, CruxApiError> {
-    change_permissions(state, caller, path, headers, body, Change::Revoke).await
+    change_permissions(state, caller, path, url, headers, body, Change::Revoke).await
 }
 
 /// Both directions share one order of checks, Django REST framework's: authentication (401)
@@ -166,15 +182,19 @@ async fn change_permissions(
     State(state): State<AppState>,
     caller: CruxCaller,
     Path(user_uuid): Path<String>,
+    url: RequestUrl,
     headers: HeaderMap,
     body: Body,
     change: Change,
 ) -> Result<Response, CruxApiError> {
     // The body is read before any store guard is taken: no guard is held across an await.
-    let fields = json_object(&headers, body, &state).await;
+    let body = json_object(&headers, body, &state).await;
     caller.authorized(&state, EDIT_ORG_USERS, |crux, organization| {
         let user = rules::user(organization, &user_uuid)?;
-        let permission_uuids = permission_uuids(&fields?)?;
+        let body = body?;
+        let fields = Fields::new(&body);
+        let permission_uuids = permission_uuids(&fields)?;
+        settle(&state, Ignored::new(&url).fields(&fields))?;
         let user =
             rules::change_permissions(crux, organization, &user.uuid, &permission_uuids, change)?;
         Ok(json(
@@ -185,7 +205,7 @@ async fn change_permissions(
 }
 
 /// The `permission_uuids` list as strings; its shape problems are 400s on the field.
-fn permission_uuids(fields: &Map<String, Value>) -> Result<Vec<String>, CruxApiError> {
+fn permission_uuids(fields: &Fields<'_>) -> Result<Vec<String>, CruxApiError> {
     const FIELD: &str = "permission_uuids";
     let problem = |message: String| CruxApiError::field(FIELD, vec![message]);
     let items = match fields.get(FIELD) {
@@ -228,7 +248,7 @@ fn python_type(value: &Value) -> &'static str {
 
 /// A required, non-blank string field; problems are collected by field name.
 fn required_string<'a>(
-    fields: &'a Map<String, Value>,
+    fields: &Fields<'a>,
     name: &str,
     problems: &mut BTreeMap<String, Vec<String>>,
 ) -> Option<&'a str> {
@@ -240,6 +260,14 @@ fn required_string<'a>(
     };
     problems.insert(name.to_owned(), vec![problem.to_owned()]);
     None
+}
+
+/// Settles what a Crux request sent and its handler did not read (query parameters, body
+/// fields): a warning, or under `--strict` a 400 naming each as Django REST framework names
+/// fields at fault. Crux ignores what its serializers do not declare, as Procore does; none of
+/// it is documented-but-not-emulated (that tells Procore's operations apart only).
+fn settle(state: &AppState, ignored: Ignored<'_>) -> Result<(), CruxApiError> {
+    ignored.settle_with(state.strict(), CruxApiError::Fields)
 }
 
 /// The request body as a JSON object. An empty body reads as `{}`; any other body must be

@@ -18,10 +18,8 @@ use serde_json::{json, Map, Value};
 use crate::config::Profile;
 use crate::http;
 use crate::http::crux::PREFIXES as CRUX_PREFIXES;
+use crate::http::documented;
 use crate::state::AppState;
-
-/// Procore's published document for the emulated operations (see `procore-schema/data`).
-const PROCORE_DOCUMENT: &str = include_str!("../../../procore-schema/data/procore-subset.json");
 
 /// Query parameters shared by the paginated lists.
 const PAGES: &[&str] = &["page", "per_page"];
@@ -933,9 +931,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
 
 /// The document for `profile`, with Crux Connect's API when `crux` (not `--no-crux`).
 pub(crate) fn document(profile: Profile, crux: bool) -> Value {
-    let procore: Value =
-        serde_json::from_str(PROCORE_DOCUMENT).expect("the embedded Procore document is JSON");
-    let procore_operations = procore_operations(&procore);
+    let procore_operations = procore_operations(documented::procore_document());
     let mut paths = Map::new();
     for operation in OPERATIONS {
         if !operation.served.by(profile, crux) {

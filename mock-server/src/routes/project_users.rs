@@ -52,7 +52,7 @@ async fn list(
     caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
         let page = Page::new(&url, state.profile())?;
         let query = params::member_query(&url)?;
-        Ignored::new().query(&url).settle(state.strict())?;
+        Ignored::new(&url).settle(state.strict())?;
         let directory = company.read();
         let project = directory
             .projects
@@ -82,7 +82,9 @@ async fn show(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    Ignored::new(&url).settle(state.strict())?;
     caller.reading(&state, Tenant::ProjectOf(project_id), |directory| {
         member_response(&state, StatusCode::OK, directory, project_id, id)
     })
@@ -93,23 +95,26 @@ async fn add(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
         // No body at all adds with the default template; a body must nest its fields under
         // `user` like every other write (a flat `{"permission_template_id": N}` is a 400, not
         // ignored).
-        let template = if body.fields.is_empty() {
-            None
-        } else {
-            let user = body.root("user")?;
-            let template = params::template_id(&user)?;
-            Ignored::new()
-                .body(&body)
-                .object("user", &user)
-                .settle(state.strict())?;
-            template
+        let user = (!body.fields.is_empty())
+            .then(|| body.root("user"))
+            .transpose()?;
+        let template = match &user {
+            Some(user) => params::template_id(user)?,
+            None => None,
         };
+        let ignored = Ignored::new(&url).body(&body);
+        match &user {
+            Some(user) => ignored.object("user", user),
+            None => ignored,
+        }
+        .settle(state.strict())?;
         // Held until the answer is written: released earlier, a concurrent remove could turn
         // this successful add into a 404.
         let mut directory = company.write();
@@ -124,9 +129,10 @@ async fn remove_plain(
     state: State<AppState>,
     caller: Caller,
     path: ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<StatusCode, ApiError> {
     warnings::seed_extra("plain DELETE of a project user (Procore's is actions/remove)");
-    remove(state, caller, path).await
+    remove(state, caller, path, url).await
 }
 
 /// `DELETE .../users/{id}/actions/remove` -> 204 with an empty body. The directory record
@@ -135,7 +141,9 @@ async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<StatusCode, ApiError> {
+    Ignored::new(&url).settle(state.strict())?;
     caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
         let mut directory = company.write();
         project_users::remove(&mut directory, project_id, id)?;
@@ -151,6 +159,7 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(project_id): ApiPath<u64>,
+    url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
@@ -171,7 +180,7 @@ async fn create(
             }
             None => Joining::New(params::user_changes(&user, state.profile())?),
         };
-        Ignored::new()
+        Ignored::new(&url)
             .body(&body)
             .object("user", &user)
             .settle(state.strict())?;
@@ -205,6 +214,7 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     caller.in_company(&state, Tenant::ProjectOf(project_id), |company| {
@@ -219,7 +229,7 @@ async fn update(
                     .ok_or_else(|| ApiError::bad_field("is_active", "must be true or false"))?,
             ),
         };
-        Ignored::new()
+        Ignored::new(&url)
             .body(&body)
             .object("user", &user)
             .settle(state.strict())?;

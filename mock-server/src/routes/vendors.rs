@@ -14,6 +14,7 @@ use crate::http::auth::{Caller, Tenant};
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
+use crate::http::warnings::Ignored;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::views::VendorView;
@@ -45,7 +46,7 @@ async fn show_by_query(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let company_id = url.company_id()?;
-    show(state, caller, ApiPath((company_id, id))).await
+    show(state, caller, ApiPath((company_id, id)), url).await
 }
 
 /// `GET /rest/v1.0/companies/{company_id}/vendors`: in id order, paginated.
@@ -56,6 +57,7 @@ async fn list(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
+    Ignored::new(&url).settle(state.strict())?;
     caller.reading(&state, Tenant::Company(company_id), |directory| {
         let items = directory.vendors.values().map(VendorView);
         Ok(page.answer(items, directory.vendors.len()))
@@ -67,7 +69,9 @@ async fn show(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
+    url: RequestUrl,
 ) -> Result<Response, ApiError> {
+    Ignored::new(&url).settle(state.strict())?;
     caller.reading(&state, Tenant::Company(company_id), |directory| {
         let vendor = directory
             .vendors

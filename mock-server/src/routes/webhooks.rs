@@ -18,10 +18,11 @@ use crate::delivery::faults::DeliveryFaultSpec;
 use crate::domain::field_error;
 use crate::domain::webhooks::{self as rules, Scope, StatusFilter};
 use crate::http::auth::Caller;
-use crate::http::body::RequestBody;
+use crate::http::body::{Fields, RequestBody};
 use crate::http::error::ApiError;
 use crate::http::params::{self, parse_id};
 use crate::http::query::RequestUrl;
+use crate::http::warnings::Ignored;
 use crate::http::{json, ApiPath};
 use crate::state::AppState;
 use crate::store::webhooks::{CompanyWebhooks, Delivery, Hook, Trigger};
@@ -93,18 +94,15 @@ fn in_scope<T>(
     step(&call(&store, caller, url, body)?)
 }
 
-/// Reads `name` from the body's top level, else from the query.
-fn param<'a>(body: &'a Map<String, Value>, url: &'a RequestUrl, name: &str) -> Option<Value> {
-    body.get(name)
+/// Reads `name` from the body's top level, else from the query (where it is then left unread,
+/// and warned about, when both name it).
+fn param(body: &RequestBody, url: &RequestUrl, name: &str) -> Option<Value> {
+    body.field(name)
         .cloned()
         .or_else(|| url.get(name).map(|v| Value::String(v.to_owned())))
 }
 
-fn id_param(
-    body: &Map<String, Value>,
-    url: &RequestUrl,
-    name: &str,
-) -> Result<Option<u64>, ApiError> {
+fn id_param(body: &RequestBody, url: &RequestUrl, name: &str) -> Result<Option<u64>, ApiError> {
     match param(body, url, name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => parse_id(&value)
@@ -122,15 +120,14 @@ fn call<'s>(
     url: &RequestUrl,
     body: &RequestBody,
 ) -> Result<Call<'s>, ApiError> {
-    let fields = &body.fields;
-    let (company, scope) = if let Some(project_id) = id_param(fields, url, "project_id")? {
+    let (company, scope) = if let Some(project_id) = id_param(body, url, "project_id")? {
         let company = caller.project_company(store, project_id)?;
         let scope = Scope::Project {
             project_id,
             company_id: company.id,
         };
         (company, scope)
-    } else if let Some(company_id) = id_param(fields, url, "company_id")? {
+    } else if let Some(company_id) = id_param(body, url, "company_id")? {
         (
             caller.company(store, company_id)?,
             Scope::Company(company_id),
@@ -141,11 +138,11 @@ fn call<'s>(
             errors: field_error("company_id", "or project_id is required"),
         });
     };
-    let nested = fields
-        .get("hook")
+    let nested = body
+        .field("hook")
         .and_then(Value::as_object)
         .and_then(|hook| hook.get("namespace"));
-    let namespace = match nested.cloned().or_else(|| param(fields, url, "namespace")) {
+    let namespace = match nested.cloned().or_else(|| param(body, url, "namespace")) {
         None | Some(Value::Null) => rules::DEFAULT_NAMESPACE.to_owned(),
         Some(Value::String(namespace)) => namespace,
         Some(_) => return Err(ApiError::bad_field("namespace", "must be a string")),
@@ -185,6 +182,30 @@ impl Call<'_> {
         let mut webhooks = self.company.webhooks();
         step(self.hook(&mut webhooks, id)?)
     }
+}
+
+/// The `hook` object of a create or update, its `namespace` noted as read: [`call`] reads it
+/// (it names the hook's scope, with the call's `company_id` or `project_id`).
+fn hook_fields(body: &RequestBody) -> Result<Fields<'_>, ApiError> {
+    let hook = body.root("hook")?;
+    hook.get("namespace");
+    Ok(hook)
+}
+
+/// Settles what the call sent and did not read (the scope's parameters are read by [`call`]):
+/// the query, the body's top level and, for a write, its one object (`hook`, `trigger`).
+fn settle(
+    state: &AppState,
+    url: &RequestUrl,
+    body: &RequestBody,
+    object: Option<(&str, &Fields<'_>)>,
+) -> Result<(), ApiError> {
+    let ignored = Ignored::new(url).body(body);
+    match object {
+        Some((root, fields)) => ignored.object(root, fields),
+        None => ignored,
+    }
+    .settle(state.strict())
 }
 
 /// A hook as Procore shows it: the `Authorization` destination header masked.
@@ -252,7 +273,9 @@ async fn create_hook(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
-        let settings = params::hook_settings(&body.root("hook")?)?;
+        let hook = hook_fields(&body)?;
+        let settings = params::hook_settings(&hook)?;
+        settle(&state, &url, &body, Some(("hook", &hook)))?;
         let owner = caller.token.grant.resource_owner_id;
         let hook = rules::new_hook(
             call.store.next_id(),
@@ -276,6 +299,7 @@ async fn list_hooks(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
+        settle(&state, &url, &body, None)?;
         let webhooks = call.company.webhooks();
         let hooks: Vec<Value> = webhooks
             .hooks
@@ -298,6 +322,7 @@ async fn show_hook(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
+        settle(&state, &url, &body, None)?;
         call.with_hook(id, |hook| {
             Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
         })
@@ -314,7 +339,9 @@ async fn update_hook(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
-        let settings = params::hook_settings(&body.root("hook")?)?;
+        let hook = hook_fields(&body)?;
+        let settings = params::hook_settings(&hook)?;
+        settle(&state, &url, &body, Some(("hook", &hook)))?;
         call.with_hook(id, |hook| {
             rules::update_hook(hook, settings)?;
             Ok(json(StatusCode::OK, &hook_view(hook, call.company.id)))
@@ -332,6 +359,7 @@ async fn delete_hook(
     body: RequestBody,
 ) -> Result<StatusCode, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
+        settle(&state, &url, &body, None)?;
         let mut webhooks = call.company.webhooks();
         call.hook(&mut webhooks, id)?;
         webhooks.hooks.remove(&id);
@@ -348,7 +376,9 @@ async fn create_trigger(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
-        let (resource_name, event_type) = params::trigger_names(&body.root("trigger")?)?;
+        let trigger = body.root("trigger")?;
+        let (resource_name, event_type) = params::trigger_names(&trigger)?;
+        settle(&state, &url, &body, Some(("trigger", &trigger)))?;
         let (resource, event) = rules::check_trigger(&resource_name, &event_type, call.scope)?;
         call.with_hook(hook_id, |hook| {
             let trigger = Trigger {
@@ -375,6 +405,7 @@ async fn list_triggers(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
+        settle(&state, &url, &body, None)?;
         call.with_hook(hook_id, |hook| {
             let triggers: Vec<Value> = hook
                 .triggers
@@ -396,6 +427,7 @@ async fn delete_trigger(
     body: RequestBody,
 ) -> Result<StatusCode, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
+        settle(&state, &url, &body, None)?;
         call.with_hook(hook_id, |hook| {
             let before = hook.triggers.len();
             hook.triggers.retain(|trigger| trigger.id != id);
@@ -451,6 +483,7 @@ async fn list_deliveries(
         })?,
     };
     in_scope(&state, &caller, &url, &body, |call| {
+        settle(&state, &url, &body, None)?;
         call.with_hook(hook_id, |hook| {
             let deliveries: Vec<Value> = hook
                 .deliveries

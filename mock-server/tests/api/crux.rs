@@ -913,3 +913,59 @@ async fn a_body_over_the_limit_is_413_in_crux_shape() {
     assert!(body["detail"].is_string(), "{body}");
     assert!(body.get("message").is_none(), "not Procore's shape: {body}");
 }
+
+/// Crux ignores what its serializers do not declare, as Procore ignores unknown parameters:
+/// the mock names it in the warning header, and `--strict` refuses it with a 400 in Django
+/// REST framework's shape (the field named, its messages a list).
+#[tokio::test]
+async fn unknown_fields_and_parameters_are_warned_about_and_refused_in_strict_mode() {
+    const WARNING: &str = "x-procore-mock-warning";
+    let crux = Crux::spawn();
+    let login = crux
+        .login_response(
+            "/organizations",
+            &json!({"username": ADMIN.0, "password": ADMIN.1, "remember_me": true}),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    assert_eq!(header(&login, WARNING), Some("ignored: remember_me"));
+    let token = crux.token(ADMIN).await;
+    let users = crux
+        .get("/timp/organizations/users/all/?page=2", &token)
+        .await;
+    assert_eq!(users.status(), 200);
+    assert_eq!(header(&users, WARNING), Some("ignored: page"));
+    let granted = crux
+        .call(
+            Method::PATCH,
+            &format!("/organizations/users/permissions/{JANE_UUID}/"),
+            &token,
+            Some(&json!({"permission_uuids": [VIEW_ORDER], "notify": false})),
+        )
+        .await;
+    assert_eq!(granted.status(), 200);
+    assert_eq!(header(&granted, WARNING), Some("ignored: notify"));
+
+    let config = Config {
+        strict: true,
+        ..Config::default()
+    };
+    let strict = Crux::around(MockServer::builder().config(config).start());
+    let token = strict.token(ADMIN).await;
+    let before = strict.assigned(JANE_UUID, &token).await;
+    let refused = strict
+        .call(
+            Method::PATCH,
+            &format!("/organizations/users/permissions/{JANE_UUID}/"),
+            &token,
+            Some(&json!({"permission_uuids": [EXPORT_ORDER], "notify": false})),
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    let body = json(refused).await;
+    assert!(body["notify"][0].is_string(), "{body}");
+    assert_eq!(strict.assigned(JANE_UUID, &token).await, before);
+    let listed = strict.get("/organizations/users/all/?page=2", &token).await;
+    assert_eq!(listed.status(), 400);
+    assert!(json(listed).await["page"].is_array());
+}
