@@ -3,7 +3,10 @@
 //! Every operation is listed once, in `OPERATIONS`. Where Procore documents the operation, its
 //! response and request schemas are Procore's own (from the same document the conformance
 //! check uses, which the mock's answers are tested against); parameters are the ones the mock
-//! reads; statuses are the ones it answers, with its own error shape. Operations Procore does
+//! reads, then the ones Procore documents and the mock accepts without applying them (marked
+//! `x-procore-mock-not-applied`); statuses are the ones it answers, with its own error shape,
+//! and every API operation's answers declare the `X-Procore-Mock-Warning` header and the 400
+//! `--strict` can give (see `http::warnings`). Operations Procore does
 //! not document (profile extras, OAuth, `/__admin`, Crux Connect's API) are described here.
 //! Tests check the list against the router in both directions, so the document cannot drift
 //! from what is served.
@@ -979,7 +982,10 @@ pub(crate) fn document(profile: Profile, crux: bool) -> Value {
         "servers": [{"url": "http://127.0.0.1:4010"}],
         "tags": tags,
         "paths": paths,
-        "components": {"securitySchemes": security_schemes},
+        "components": {
+            "securitySchemes": security_schemes,
+            "headers": {WARNING_HEADER: warning_header()},
+        },
     })
 }
 
@@ -1047,6 +1053,28 @@ fn describe(operation: &Operation, path: &str, procore: &Map<String, Value>) -> 
             .cloned()
             .unwrap_or_else(|| json!({"name": name, "in": "query", "schema": {"type": "string"}}));
         parameter["required"] = json!(*name == "company_id" && !path.contains("{company_id}"));
+        parameters.push(parameter);
+    }
+    // What Procore documents and the handler does not read: accepted, warned about, not
+    // applied (see `http::documented`).
+    let procore_query = procore_op
+        .and_then(|op| op["parameters"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|parameter| parameter["in"] == "query");
+    for documented in procore_query {
+        let name = documented["name"].as_str().unwrap_or_default();
+        let read = operation
+            .query
+            .iter()
+            .any(|read| same_parameter(read, name));
+        if read || path_parameters(path).any(|in_path| in_path == name) {
+            continue;
+        }
+        let mut parameter = documented.clone();
+        parameter["required"] = json!(false);
+        parameter["description"] = json!(NOT_APPLIED);
+        parameter["x-procore-mock-not-applied"] = json!(true);
         parameters.push(parameter);
     }
     let operation_id = format!(
@@ -1159,6 +1187,12 @@ fn describe(operation: &Operation, path: &str, procore: &Map<String, Value>) -> 
             }),
         );
     }
+    if rest || operation.served == Served::Crux {
+        for response in responses.values_mut() {
+            response["headers"][WARNING_HEADER] =
+                json!({"$ref": format!("#/components/headers/{WARNING_HEADER}")});
+        }
+    }
     out["responses"] = Value::Object(responses);
     if rest {
         out["security"] = json!([{"bearer": []}]);
@@ -1168,6 +1202,36 @@ fn describe(operation: &Operation, path: &str, procore: &Map<String, Value>) -> 
         out["security"] = json!([{"cruxToken": []}]);
     }
     out
+}
+
+/// The description of a query parameter Procore documents and the mock does not emulate.
+const NOT_APPLIED: &str = "Documented by Procore; accepted but not applied by the mock, which \
+                           names it in X-Procore-Mock-Warning (`not applied ...`) and refuses it \
+                           with a 400 under --strict.";
+
+/// The warning header as the answers of the API operations spell it (see `http::warnings`).
+const WARNING_HEADER: &str = "X-Procore-Mock-Warning";
+
+/// The response header the mock adds, never Procore, when a request could pass against the
+/// mock and fail or differ on Procore: declared once under `components/headers`, referred to
+/// by every answer of every API operation.
+fn warning_header() -> Value {
+    json!({
+        "description": "Only when there is something to say, several warnings joined with `; `: \
+                        `ignored: <names>` for query parameters and body fields (`user[job_titel]`) \
+                        the operation does not read; `not applied (documented by Procore, not \
+                        emulated by the mock): <names>` for those Procore documents and the mock \
+                        does not emulate; `seed-only, ...` for behaviour only the documented \
+                        profile serves. Procore never sends it. Under --strict the first two are \
+                        a 400 instead.",
+        "required": false,
+        "schema": {"type": "string"},
+    })
+}
+
+/// Whether two query parameter names are one (`filters[id]` is `filters[id][]`).
+fn same_parameter(a: &str, b: &str) -> bool {
+    a.strip_suffix("[]").unwrap_or(a) == b.strip_suffix("[]").unwrap_or(b)
 }
 
 /// The one Crux operation that needs no token.
@@ -1213,10 +1277,21 @@ fn crux_error_statuses(operation: &Operation) -> Vec<(u16, &'static str)> {
     }
     if takes_body {
         statuses.extend([
-            (400, "A field at fault (each named with its messages), or a body that is not a JSON object"),
+            (
+                400,
+                "A field at fault (each named with its messages), or a body that is not a JSON \
+                   object; with --strict, also each body field or query parameter the operation \
+                   does not take",
+            ),
             (413, "Body over the size limit"),
             (415, "A body that is not JSON"),
         ]);
+    } else {
+        statuses.push((
+            400,
+            "With --strict only: each query parameter the operation does not take, named with \
+             its messages",
+        ));
     }
     statuses
 }
@@ -1265,7 +1340,12 @@ fn error_statuses(path: &str, operation: &Operation, takes_body: bool) -> Vec<(u
     let mut statuses = Vec::new();
     if path.starts_with("/rest/") {
         statuses.extend([
-            (400, "Bad request: a parameter or field named in `errors`"),
+            (
+                400,
+                "Bad request: a parameter or field named in `errors`; with --strict, also each \
+                 the operation does not take, or takes and does not emulate (what \
+                 X-Procore-Mock-Warning would name)",
+            ),
             (401, "Missing, unknown or expired token"),
             (403, "Scope, company or Directory Admin rule"),
             (404, "No such record, or no Procore-Company-Id header"),

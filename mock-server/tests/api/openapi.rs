@@ -475,3 +475,78 @@ async fn crux_answers_validate_against_the_document() {
         "the sweep sees every status"
     );
 }
+
+/// Every API operation (Procore's, the webhooks', Crux's) declares the optional
+/// `X-Procore-Mock-Warning` header on each of its answers and the 400 `--strict` can answer;
+/// the control plane, OAuth and the document itself do not warn and declare neither.
+#[tokio::test]
+async fn every_api_operation_declares_the_warning_header_and_the_strict_400() {
+    let document = document_of(&TestApp::spawn().await).await;
+    let declared = &document["components"]["headers"]["X-Procore-Mock-Warning"];
+    assert_eq!(declared["required"], false);
+    assert_eq!(declared["schema"]["type"], "string");
+    let mut api_operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let api = path.starts_with("/rest/") || is_crux(path);
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                let header = &response["headers"]["X-Procore-Mock-Warning"];
+                if api {
+                    assert_eq!(
+                        header["$ref"], "#/components/headers/X-Procore-Mock-Warning",
+                        "{method} {path} {status}"
+                    );
+                } else {
+                    assert!(header.is_null(), "{method} {path} {status} does not warn");
+                }
+            }
+            if api {
+                api_operations += 1;
+                let strict = responses["400"]["description"].as_str().unwrap_or_default();
+                assert!(strict.contains("--strict"), "{method} {path}: {strict}");
+            }
+        }
+    }
+    assert!(api_operations > 40, "{api_operations} API operations");
+}
+
+/// The query parameters the document marks as documented by Procore and not applied by the
+/// mock are exactly what the answers name as such: each, sent alone, comes back in the
+/// `not applied` warning (the document and the server read Procore's reference the same way).
+#[tokio::test]
+async fn each_parameter_the_document_marks_not_applied_is_warned_about_as_such() {
+    let app = TestApp::with_profile(Profile::Official).await;
+    let document = document_of(&app).await;
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(operation) = item.get("get") else {
+            continue;
+        };
+        for parameter in operation["parameters"].as_array().unwrap() {
+            if parameter["x-procore-mock-not-applied"] != true {
+                continue;
+            }
+            let name = parameter["name"].as_str().unwrap();
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            let takes_company =
+                operation["parameters"].as_array().unwrap().iter().any(|p| {
+                    p["in"] == "query" && p["name"] == "company_id" && p["required"] == true
+                });
+            if takes_company {
+                query.append_pair("company_id", &COMPANY.to_string());
+            }
+            query.append_pair(name, "1");
+            let response = app
+                .get(&format!("{}?{}", concrete(path), query.finish()))
+                .await;
+            let warning = header(&response, "x-procore-mock-warning").unwrap_or_default();
+            assert!(
+                warning.starts_with("not applied") && warning.ends_with(&format!(": {name}")),
+                "GET {path}?{name}: {warning:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} parameters checked");
+}
