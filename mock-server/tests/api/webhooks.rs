@@ -998,7 +998,8 @@ async fn an_embedding_test_flushes_deliveries_through_the_mock_server_itself() {
     assert_eq!((left.pending, left.next_due_at), (0, None));
 
     receiver.answer(Behaviour::Status(500));
-    app.create_user("Lovelace", "ada.lovelace@example.com").await;
+    app.create_user("Lovelace", "ada.lovelace@example.com")
+        .await;
     let left = app.server.flush_webhooks().await;
     assert_eq!(receiver.events().len(), 2, "tried once, and failed");
     assert_eq!(left.pending, 1, "waiting for its retry");
