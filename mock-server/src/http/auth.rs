@@ -15,6 +15,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method};
 use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 
 use super::error::ApiError;
+use super::query::RequestUrl;
+use super::warnings::Ignored;
 use crate::domain::webhooks::{Actor, Change};
 use crate::state::AppState;
 use crate::store::oauth::{AccessToken, OAuthStore};
@@ -169,14 +171,18 @@ impl Caller {
         })
     }
 
-    /// [`Caller::in_company`] for a read: `step` gets the company's directory, read-locked for
-    /// the whole step, so the answer is one consistent snapshot.
+    /// [`Caller::in_company`] for a read, called once the handler has read its request (a
+    /// read takes no body): what `url` sent and the handler did not read is settled first
+    /// ([`Ignored::settle`]), then `step` gets the company's directory, read-locked for the
+    /// whole step, so the answer is one consistent snapshot.
     pub fn reading<T>(
         &self,
         state: &AppState,
+        url: &RequestUrl,
         tenant: Tenant,
         step: impl FnOnce(&Directory) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
+        Ignored::new(url).settle(state.strict())?;
         self.in_company(state, tenant, |company| step(&company.read()))
     }
 

@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use crate::domain::crux::{self as rules, Actor, CruxError};
 use crate::http::error::ApiError;
 use crate::http::json;
+use crate::http::query::RequestUrl;
+use crate::http::warnings::Ignored;
 use crate::state::AppState;
 use crate::store::crux::{CruxStore, Organization};
 
@@ -59,6 +61,29 @@ impl CruxCaller {
         let organization = rules::authorize(&store.crux, &self.0, needed)?;
         step(&store.crux, organization)
     }
+
+    /// [`CruxCaller::authorized`] for the reads (`view_org_users`), which take nothing but
+    /// their path: what `url` sent is settled once the permission is checked (Django REST
+    /// framework's order), as a warning or, under `--strict`, a 400 naming each parameter.
+    pub fn viewing<T>(
+        &self,
+        state: &AppState,
+        url: &RequestUrl,
+        step: impl FnOnce(&CruxStore, &Organization) -> Result<T, CruxApiError>,
+    ) -> Result<T, CruxApiError> {
+        self.authorized(state, rules::VIEW_ORG_USERS, |crux, organization| {
+            settle(state, Ignored::new(url))?;
+            step(crux, organization)
+        })
+    }
+}
+
+/// Settles what a Crux request sent and its handler did not read (query parameters, body
+/// fields): a warning, or under `--strict` a 400 naming each as Django REST framework names
+/// fields at fault. Crux ignores what its serializers do not declare, as Procore does; none of
+/// it is documented-but-not-emulated (that tells Procore's operations apart only).
+pub fn settle(state: &AppState, ignored: Ignored<'_>) -> Result<(), CruxApiError> {
+    ignored.settle_with(state.strict(), CruxApiError::Fields)
 }
 
 /// The key of `Authorization: Token <key>`, with Django REST framework's checks: no header or

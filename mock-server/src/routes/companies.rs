@@ -128,8 +128,7 @@ async fn company_templates(
 ) -> Result<Response, ApiError> {
     let kind = params::template_type(&url)?;
     let page = Page::new(&url, state.profile())?;
-    Ignored::new(&url).settle(state.strict())?;
-    caller.reading(&state, Tenant::Company(company_id), |directory| {
+    caller.reading(&state, &url, Tenant::Company(company_id), |directory| {
         let wanted = || directory.templates.values().filter(|t| kind.matches(t));
         Ok(page.answer(wanted().map(TemplateView), wanted().count()))
     })
@@ -144,8 +143,7 @@ async fn project_templates(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
-    Ignored::new(&url).settle(state.strict())?;
-    caller.reading(&state, Tenant::ProjectOf(project_id), |directory| {
+    caller.reading(&state, &url, Tenant::ProjectOf(project_id), |directory| {
         let usable = || {
             directory
                 .templates

@@ -102,8 +102,7 @@ fn list(
 ) -> Result<Response, ApiError> {
     let query = params::user_query(url)?;
     let page = Page::new(url, state.profile())?;
-    Ignored::new(url).settle(state.strict())?;
-    caller.reading(state, Tenant::Company(company_id), |directory| {
+    caller.reading(state, url, Tenant::Company(company_id), |directory| {
         let wanted = |user: &&User| user.is_active == active && query.matches(user, directory);
         let list = ListPage {
             state,
@@ -164,8 +163,7 @@ async fn show(
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    Ignored::new(&url).settle(state.strict())?;
-    caller.reading(&state, Tenant::Company(company_id), |directory| {
+    caller.reading(&state, &url, Tenant::Company(company_id), |directory| {
         detail(&state, StatusCode::OK, id, directory)
     })
 }

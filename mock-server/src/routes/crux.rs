@@ -14,9 +14,9 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use serde_json::{Map, Value};
 
-use crate::domain::crux::{self as rules, Change, CruxError, EDIT_ORG_USERS, VIEW_ORG_USERS};
+use crate::domain::crux::{self as rules, Change, CruxError, EDIT_ORG_USERS};
 use crate::http::body::Fields;
-use crate::http::crux::{CruxApiError, CruxCaller, PREFIXES};
+use crate::http::crux::{settle, CruxApiError, CruxCaller, PREFIXES};
 use crate::http::json;
 use crate::http::query::RequestUrl;
 use crate::http::warnings::Ignored;
@@ -91,8 +91,7 @@ async fn list_users(
     caller: CruxCaller,
     url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
-    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
-        settle(&state, Ignored::new(&url))?;
+    caller.viewing(&state, &url, |crux, organization| {
         let users = organization.users();
         let views: Vec<UserView> = users
             .values()
@@ -109,8 +108,7 @@ async fn show_user(
     Path(user_uuid): Path<String>,
     url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
-    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
-        settle(&state, Ignored::new(&url))?;
+    caller.viewing(&state, &url, |crux, organization| {
         let user = rules::user(organization, &user_uuid)?;
         Ok(json(
             StatusCode::OK,
@@ -126,8 +124,7 @@ async fn all_permissions(
     caller: CruxCaller,
     url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
-    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
-        settle(&state, Ignored::new(&url))?;
+    caller.viewing(&state, &url, |crux, organization| {
         let permissions: Vec<_> = crux.offered_permissions(organization.org_type).collect();
         Ok(json(StatusCode::OK, &permissions))
     })
@@ -140,8 +137,7 @@ async fn user_permissions(
     Path(user_uuid): Path<String>,
     url: RequestUrl,
 ) -> Result<Response, CruxApiError> {
-    caller.authorized(&state, VIEW_ORG_USERS, |crux, organization| {
-        settle(&state, Ignored::new(&url))?;
+    caller.viewing(&state, &url, |crux, organization| {
         let user = rules::user(organization, &user_uuid)?;
         Ok(json(
             StatusCode::OK,
@@ -260,14 +256,6 @@ fn required_string<'a>(
     };
     problems.insert(name.to_owned(), vec![problem.to_owned()]);
     None
-}
-
-/// Settles what a Crux request sent and its handler did not read (query parameters, body
-/// fields): a warning, or under `--strict` a 400 naming each as Django REST framework names
-/// fields at fault. Crux ignores what its serializers do not declare, as Procore does; none of
-/// it is documented-but-not-emulated (that tells Procore's operations apart only).
-fn settle(state: &AppState, ignored: Ignored<'_>) -> Result<(), CruxApiError> {
-    ignored.settle_with(state.strict(), CruxApiError::Fields)
 }
 
 /// The request body as a JSON object. An empty body reads as `{}`; any other body must be

@@ -84,8 +84,7 @@ async fn show(
     ApiPath((project_id, id)): ApiPath<(u64, u64)>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    Ignored::new(&url).settle(state.strict())?;
-    caller.reading(&state, Tenant::ProjectOf(project_id), |directory| {
+    caller.reading(&state, &url, Tenant::ProjectOf(project_id), |directory| {
         member_response(&state, StatusCode::OK, directory, project_id, id)
     })
 }

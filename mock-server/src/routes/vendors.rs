@@ -14,7 +14,6 @@ use crate::http::auth::{Caller, Tenant};
 use crate::http::error::ApiError;
 use crate::http::pagination::Page;
 use crate::http::query::RequestUrl;
-use crate::http::warnings::Ignored;
 use crate::http::{record, ApiPath};
 use crate::state::AppState;
 use crate::views::VendorView;
@@ -57,8 +56,7 @@ async fn list(
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
     let page = Page::new(&url, state.profile())?;
-    Ignored::new(&url).settle(state.strict())?;
-    caller.reading(&state, Tenant::Company(company_id), |directory| {
+    caller.reading(&state, &url, Tenant::Company(company_id), |directory| {
         let items = directory.vendors.values().map(VendorView);
         Ok(page.answer(items, directory.vendors.len()))
     })
@@ -71,8 +69,7 @@ async fn show(
     ApiPath((company_id, id)): ApiPath<(u64, u64)>,
     url: RequestUrl,
 ) -> Result<Response, ApiError> {
-    Ignored::new(&url).settle(state.strict())?;
-    caller.reading(&state, Tenant::Company(company_id), |directory| {
+    caller.reading(&state, &url, Tenant::Company(company_id), |directory| {
         let vendor = directory
             .vendors
             .get(&id)
