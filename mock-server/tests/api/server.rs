@@ -324,17 +324,6 @@ async fn a_start_removes_temporaries_of_dead_savers_and_nothing_else() {
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
-    remaining.sort();
-    let mut expected: Vec<String> = unrelated
-        .iter()
-        .cloned()
-        .chain([in_progress, "state.json".to_owned()])
-        .collect();
-    expected.sort();
-    assert_eq!(
-        remaining, expected,
-        "only the dead saver's temporary is gone"
-    );
     let client = reqwest::Client::new();
     let token = token_at(&client, &url, ADMIN_APP).await;
     let jane: serde_json::Value = client
@@ -347,11 +336,23 @@ async fn a_start_removes_temporaries_of_dead_savers_and_nothing_else() {
         .json()
         .await
         .unwrap();
+    // Stopped before anything is asserted, so a failure leaves no process behind.
+    assert!(terminate(&mut child).success());
+    remaining.sort();
+    let mut expected: Vec<String> = unrelated
+        .iter()
+        .cloned()
+        .chain([in_progress, "state.json".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(
+        remaining, expected,
+        "only the dead saver's temporary is gone"
+    );
     assert_eq!(
         jane["last_name"], "FromTheStateFile",
         "the state file loaded"
     );
-    assert!(terminate(&mut child).success());
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         log.contains("removed the temporary file of a save that was interrupted")
