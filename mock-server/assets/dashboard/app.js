@@ -42,7 +42,9 @@ const refreshFailures = new Map();
 const messageOf = (error) => String(error.message || error);
 
 function showError(message) {
-  $("#error-text").textContent = message || "";
+  const text = message || "";
+  // Rewriting the message already shown would only redraw it.
+  if ($("#error-text").textContent !== text) $("#error-text").textContent = text;
   $("#error").hidden = !message;
 }
 

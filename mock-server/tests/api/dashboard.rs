@@ -627,3 +627,78 @@ async fn an_error_stays_through_refreshes_until_dismissed_or_a_later_action_succ
         })
         .await;
 }
+
+/// Counts, in the page, the requests it starts (`window.fetches`) and the changes to its error
+/// bar (`window.errorBarChanges`), so a test can wait for refreshes it cannot see otherwise.
+const COUNT_FETCHES_AND_ERROR_BAR_CHANGES: &str = "
+    window.fetches = 0;
+    const fetchOriginal = window.fetch;
+    window.fetch = (...args) => { window.fetches += 1; return fetchOriginal(...args); };
+    window.errorBarChanges = 0;
+    new MutationObserver((changes) => { window.errorBarChanges += changes.length; })
+        .observe(document.querySelector('#error'),
+                 { subtree: true, childList: true, characterData: true, attributes: true });";
+
+/// A number the page keeps in `window[name]`.
+async fn page_count(browser: &Client, name: &str) -> u64 {
+    let value = browser
+        .execute(&format!("return window.{name};"), vec![])
+        .await
+        .unwrap();
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("window.{name} is {value}"))
+}
+
+/// Waits until the page has started `more` requests beyond `since`.
+async fn wait_for_fetches(browser: &Client, since: u64, more: u64) {
+    poll(&format!("{more} more requests from the page"), || async {
+        (page_count(browser, "fetches").await >= since + more).then_some(())
+    })
+    .await;
+}
+
+/// With the mock gone, every refresh failed and rewrote the error bar each second; a failure
+/// that persists now shows once, stays put, and stays away once dismissed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_keeps_failing_shows_its_error_once() {
+    let app = TestApp::frozen().await;
+    let page = format!("{}#control", app.url("/__admin/ui"));
+    Browser::start()
+        .await
+        .run(|browser| async move {
+            browser.goto(&page).await.unwrap();
+            wait_for(&browser, "#clock-state", |t| first_is(t, |x| x == "frozen")).await;
+            browser
+                .execute(COUNT_FETCHES_AND_ERROR_BAR_CHANGES, vec![])
+                .await
+                .unwrap();
+            assert_eq!(shown_error(&browser).await, None);
+
+            // The mock stops: the page's refreshes fail from now on.
+            tokio::task::spawn_blocking(move || drop(app))
+                .await
+                .unwrap();
+            let shown = poll("the refresh's error", || shown_error(&browser)).await;
+            let changes = page_count(&browser, "errorBarChanges").await;
+            let fetches = page_count(&browser, "fetches").await;
+            // Three seconds of refreshes (three requests each on this view), all failing.
+            wait_for_fetches(&browser, fetches, 9).await;
+            assert_eq!(shown_error(&browser).await, Some(shown));
+            assert_eq!(
+                page_count(&browser, "errorBarChanges").await,
+                changes,
+                "failing again the same way does not redraw the error bar"
+            );
+
+            click(&browser, "#error-dismiss").await;
+            let fetches = page_count(&browser, "fetches").await;
+            wait_for_fetches(&browser, fetches, 9).await;
+            assert_eq!(
+                shown_error(&browser).await,
+                None,
+                "a dismissed error does not come back while the failure goes on"
+            );
+        })
+        .await;
+}
