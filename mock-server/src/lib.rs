@@ -39,7 +39,8 @@
 //! and its [`MockServerBuilder`], [`Config`], [`Profile`], [`Fixture`], [`Clock`], [`app`],
 //! [`run`] (and [`clear_abandoned_saves`], which the binary calls before loading a state file),
 //! the [`JournalEntry`] values of [`MockServer::received_requests`] and the
-//! [`RequestMatcher`] (with its [`Expect`]) of [`MockServer::requests_matching`], and [`AppState`]
+//! [`RequestMatcher`] (with its [`Expect`]) of [`MockServer::requests_matching`], the
+//! [`FlushReport`] of [`MockServer::flush_webhooks`], and [`AppState`]
 //! (for [`app`]) and [`FixtureError`] as those signatures need them.
 //!
 //! Imports point one way: `routes` → `http`, `domain`, `views` → `store`. `domain` imports
@@ -70,6 +71,7 @@ pub use clock::Clock;
 pub use config::{Config, Profile};
 pub use control::journal::JournalEntry;
 pub use control::matcher::{Expect, RequestMatcher};
+pub use delivery::FlushReport;
 pub use fixtures::{Fixture, FixtureError};
 pub use server::{clear_abandoned_saves, run, MockServer, MockServerBuilder};
 pub use state::AppState;
