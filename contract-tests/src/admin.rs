@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::client::ClientError;
 use crate::error::{HarnessError, Result};
 
 /// A running mock's `/__admin` API.
@@ -150,7 +151,7 @@ impl AdminApi {
         let response = request
             .send()
             .await
-            .map_err(|source| HarnessError::Transport {
+            .map_err(|source| ClientError::Transport {
                 request: format!("{method} {url}"),
                 source,
             })?;

@@ -14,7 +14,8 @@ use procore_contract::conformance::SchemaCheck;
 use procore_contract::coverage;
 use procore_contract::lifecycle::{self, LifecycleOptions};
 use procore_contract::rehearsal::{self, audit, chart, RehearsalOptions, Strategy};
-use procore_contract::scenario::{self, report, Runner, Scenario};
+use procore_contract::scenario::source::{DEFAULT_DIR, SCENARIOS_ENV};
+use procore_contract::scenario::{self, report, Runner, ScenarioSource};
 use procore_contract::target::{ResetPolicy, Target, TargetArgs, TargetSpec};
 
 #[derive(Parser)]
@@ -66,9 +67,10 @@ struct RunArgs {
     target: TargetArgs,
     #[command(flatten)]
     reset: ResetArg,
-    /// A scenario file, or a directory of them.
-    #[arg(long, default_value = "scenarios")]
-    scenarios: PathBuf,
+    /// A scenario file, or a directory of them [default: ./scenarios if it exists, else the
+    /// scenarios built into procore-contract].
+    #[arg(long, env = SCENARIOS_ENV)]
+    scenarios: Option<PathBuf>,
     /// Only scenarios whose name contains this.
     #[arg(long)]
     filter: Option<String>,
@@ -203,12 +205,25 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn run_scenarios(args: RunArgs) -> anyhow::Result<bool> {
-    let mut scenarios = Scenario::load_path(&args.scenarios)?;
-    if let Some(filter) = &args.filter {
-        scenarios.retain(|s| s.name.contains(filter.as_str()));
+    let source = ScenarioSource::resolve(args.scenarios);
+    let mut scenarios = source.load()?;
+    if source == ScenarioSource::BuiltIn {
+        eprintln!(
+            "procore-contract: no ./{DEFAULT_DIR} here: running {} (--scenarios or {SCENARIOS_ENV} names your own)",
+            source.describe()
+        );
     }
     if scenarios.is_empty() {
-        anyhow::bail!("no scenarios to run in {}", args.scenarios.display());
+        anyhow::bail!("no scenarios to run in {}", source.describe());
+    }
+    if let Some(filter) = &args.filter {
+        scenarios.retain(|s| s.name.contains(filter.as_str()));
+        if scenarios.is_empty() {
+            anyhow::bail!(
+                "no scenario in {} has `{filter}` in its name",
+                source.describe()
+            );
+        }
     }
     let target = Target::open(&args.target)?.with_reset_policy(args.reset.policy())?;
     let mut runner = Runner::connect(target).await?.retry_429(!args.no_retry_429);
