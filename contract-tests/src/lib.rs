@@ -22,8 +22,9 @@
 //!   the mock's clock, and grades clients from the mock's request journal.
 //! - [`conformance`]: `--check-schema`, every answer checked against Procore's published
 //!   schema (embedded).
-//! - [`coverage`]: which statuses a client's traffic met per operation, and how to provoke
-//!   the rest.
+//! - [`coverage`]: which statuses a client's traffic met per operation (the operations read
+//!   from the mock's own OpenAPI document, Crux Connect's included), pages past the end, and
+//!   how to provoke the rest.
 
 pub mod admin;
 pub mod client;

@@ -365,18 +365,23 @@ fn show_progress(admitted: u64, throttled: u64, in_flight: u64) {
     eprint!("\radmitted {admitted}  throttled {throttled}  in flight {in_flight}   ");
 }
 
-/// The journal selection `args` names, read through the target layer.
-async fn read_journal(
-    args: &JournalArgs,
-) -> anyhow::Result<Vec<procore_contract::admin::JournalEntry>> {
+/// The running mock `args` names, opened through the target layer.
+fn journal_target(args: &JournalArgs) -> anyhow::Result<Target> {
     let spec: TargetSpec = args.target.parse().map_err(anyhow::Error::msg)?;
     if !matches!(spec, TargetSpec::Url(_)) {
         anyhow::bail!("--target must be the base URL of a running mock");
     }
-    let target = Target::open(&TargetArgs {
+    Ok(Target::open(&TargetArgs {
         admin_token: args.admin_token.clone(),
         ..TargetArgs::new(spec)
-    })?;
+    })?)
+}
+
+/// The journal selection `args` names, read from `target`.
+async fn read_journal(
+    target: &Target,
+    args: &JournalArgs,
+) -> anyhow::Result<Vec<procore_contract::admin::JournalEntry>> {
     let filter = JournalFilter {
         client_id: args.client_id.clone(),
         since: args.since.clone(),
@@ -388,7 +393,8 @@ async fn read_journal(
 }
 
 async fn audit_journal(args: AuditArgs) -> anyhow::Result<bool> {
-    let journal = read_journal(&args.journal).await?;
+    let target = journal_target(&args.journal)?;
+    let journal = read_journal(&target, &args.journal).await?;
     let audits = audit::audit(
         &audit::observations(&journal),
         args.journal.client_id.as_deref(),
@@ -403,8 +409,16 @@ async fn audit_journal(args: AuditArgs) -> anyhow::Result<bool> {
 }
 
 async fn coverage_report(args: JournalArgs) -> anyhow::Result<bool> {
-    let journal = read_journal(&args).await?;
-    let report = coverage::coverage(&journal);
+    let target = journal_target(&args)?;
+    let journal = read_journal(&target, &args).await?;
+    let document = target
+        .require_admin("coverage")?
+        .openapi()
+        .await
+        .context("coverage reads the operations from the mock's own OpenAPI document")?;
+    let catalogue =
+        coverage::Catalogue::from_openapi(&document).context("GET /openapi.json of the mock")?;
+    let report = coverage::coverage(&catalogue, &journal);
     if args.json {
         emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
