@@ -27,7 +27,6 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use futures::task::AtomicWaker;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -49,7 +48,7 @@ pub struct Timeouts {
 /// Serves `app` on `stream` until the client leaves, a timeout closes it, or the graceful
 /// shutdown `watcher` belongs to begins (then after the request in flight, if any, is answered).
 pub async fn serve(stream: TcpStream, app: Router, timeouts: Timeouts, watcher: Watcher) {
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new());
     let io = TokioIo::new(TimedStream::new(stream, activity.clone(), timeouts));
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let turn = Turn::begin(&activity);
@@ -73,15 +72,32 @@ pub async fn serve(stream: TcpStream, app: Router, timeouts: Timeouts, watcher: 
 
 /// What the app is doing on a connection, shared by the service (which starts and ends
 /// turns) and the stream (which reads it to pick its phase).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Activity {
     /// Requests handed to the app whose response is not fully sent.
     in_flight: AtomicUsize,
     /// Requests handed to the app so far.
     received: AtomicU64,
-    /// The read side waiting while busy: woken when a turn ends, to start the idle timeout
-    /// (no byte may ever arrive to wake it otherwise).
-    reader: AtomicWaker,
+    /// When the connection was accepted: what `last_sent` counts from.
+    opened: Instant,
+    /// Nanoseconds from `opened` to when the last response was all sent: the idle timeout
+    /// counts from there, however late the stream notices that the turn ended.
+    last_sent: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: AtomicUsize::new(0),
+            received: AtomicU64::new(0),
+            opened: Instant::now(),
+            last_sent: AtomicU64::new(0),
+        }
+    }
+
+    fn last_sent(&self) -> Instant {
+        self.opened + Duration::from_nanos(self.last_sent.load(Ordering::Acquire))
+    }
 }
 
 /// One request's time with the app: from being handed to it until its response is sent.
@@ -97,8 +113,14 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
+        // No wake-up for the read side: its timer is always armed, and when it fires the stream
+        // sees the turn ended and counts the idle timeout from here. (Waking it costs every
+        // request a second scheduling of the connection's task.)
+        let sent = self.0.opened.elapsed().as_nanos();
+        self.0
+            .last_sent
+            .store(u64::try_from(sent).unwrap_or(u64::MAX), Ordering::Release);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.0.reader.wake();
     }
 }
 
@@ -118,7 +140,12 @@ struct TimedStream {
     phase: Phase,
     /// `activity.received` when the phase was last judged: a change means a new request.
     seen: u64,
-    deadline: Pin<Box<Sleep>>,
+    /// When the phase times out; none while busy.
+    due: Option<Instant>,
+    /// The timer, armed at or before `due`: moving a timer later on every request costs a
+    /// timer-wheel update each time, so it is only ever moved earlier, and re-armed when it
+    /// fires before `due`.
+    timer: Pin<Box<Sleep>>,
     /// Our JSON answer in place of hyper's own error answer, and how much of it is written.
     replacement: Option<(Vec<u8>, usize)>,
 }
@@ -131,7 +158,8 @@ impl TimedStream {
             timeouts,
             phase: Phase::Head,
             seen: 0,
-            deadline: Box::pin(tokio::time::sleep(timeouts.header_read)),
+            due: Some(Instant::now() + timeouts.header_read),
+            timer: Box::pin(tokio::time::sleep(timeouts.header_read)),
             replacement: None,
         }
     }
@@ -142,6 +170,7 @@ impl TimedStream {
         if received != self.seen {
             self.seen = received;
             self.phase = Phase::Busy;
+            self.due = None;
         }
     }
 
@@ -149,17 +178,45 @@ impl TimedStream {
         self.activity.in_flight.load(Ordering::Acquire) > 0
     }
 
-    fn enter(&mut self, phase: Phase) {
-        let timeout = match phase {
-            Phase::Head => self.timeouts.header_read,
-            Phase::Idle => self.timeouts.idle,
-            Phase::Busy => {
-                self.phase = phase;
-                return;
-            }
-        };
+    /// Enters `phase`, which began at `since`.
+    fn enter(&mut self, phase: Phase, since: Instant) {
         self.phase = phase;
-        self.deadline.as_mut().reset(Instant::now() + timeout);
+        self.due = match phase {
+            Phase::Head => Some(since + self.timeouts.header_read),
+            Phase::Idle => Some(since + self.timeouts.idle),
+            Phase::Busy => None,
+        };
+        if let Some(due) = self.due {
+            if due < self.timer.deadline() {
+                self.timer.as_mut().reset(due);
+            }
+        }
+    }
+
+    /// Brings the phase up to date with the app: busy while a request is with it, idle from
+    /// when its last response was sent.
+    fn judge(&mut self) {
+        self.catch_up();
+        if self.phase == Phase::Busy && !self.busy() {
+            let sent = self.activity.last_sent();
+            self.enter(Phase::Idle, sent);
+        }
+    }
+
+    /// `Ready` once the phase's timeout has passed; otherwise keeps the timer armed for it
+    /// (with the current task's waker).
+    fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            ready!(self.timer.as_mut().poll(cx));
+            self.judge();
+            let now = Instant::now();
+            match self.due {
+                Some(due) if due <= now => return Poll::Ready(()),
+                Some(due) => self.timer.as_mut().reset(due),
+                // Busy: no timeout applies, but look again later, as the turn may end unseen.
+                None => self.timer.as_mut().reset(now + self.timeouts.idle),
+            }
+        }
     }
 
     /// Writes our replacement answer; `Ready(Ok)` once it has all gone out.
@@ -221,24 +278,14 @@ impl AsyncRead for TimedStream {
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if buf.filled().len() > before && !busy && this.phase != Phase::Head {
-                    this.enter(Phase::Head);
+                    this.enter(Phase::Head, Instant::now());
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => {
-                if busy {
-                    this.enter(Phase::Busy);
-                    this.activity.reader.register(cx.waker());
-                    // The turn may have ended before the registration: look again.
-                    if this.busy() {
-                        return Poll::Pending;
-                    }
-                }
-                if this.phase == Phase::Busy {
-                    this.enter(Phase::Idle);
-                }
-                ready!(this.deadline.as_mut().poll(cx));
+                this.judge();
+                ready!(this.poll_timeout(cx));
                 let what = match this.phase {
                     Phase::Head => "the request head did not arrive within the header-read timeout",
                     _ => "the connection was idle for longer than the idle timeout",

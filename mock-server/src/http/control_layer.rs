@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::task::{Context, Poll};
+use std::thread::LocalKey;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -16,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{TimeZone, Utc};
 use futures::future::BoxFuture;
+use http_body_util::BodyExt;
 use tower::{Layer, Service};
 
 use super::auth::{self, ResolvedToken};
@@ -218,17 +220,7 @@ where
     };
     let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let (head, body) = response.into_parts();
-    // A whole body (what most answers are) is already in memory: collecting it takes its one
-    // frame without copying. A streamed body (a long page) is left to stream, its body
-    // unjournaled.
-    let (answered, body) = if body.size_hint().exact().is_some() {
-        let answered = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .unwrap_or_default();
-        (answered.clone(), Body::from(answered))
-    } else {
-        (Bytes::new(), body)
-    };
+    let (answered, body) = whole_body(body).await;
     control.journal.finish(
         ticket,
         Outcome {
@@ -236,11 +228,35 @@ where
             duration_us,
             body: &sent,
             response_headers: &head.headers,
-            response_body: &answered,
+            response_body: answered.as_deref().unwrap_or_default(),
             fault_rule_id,
         },
     );
+    // Moved, not cloned, back into the answer once the journal has its copy: a clone would
+    // turn the handler's buffer into a shared one, an allocation and a free per request.
+    let body = answered.map_or(body, Body::from);
     Response::from_parts(head, body)
+}
+
+/// The bytes of a body whose length is known, which is what nearly every answer is: its one
+/// frame, taken without copying. A streamed body (a long page) is handed back untouched, to
+/// stream, and goes unjournaled. A body that fails mid-way gives what it had.
+async fn whole_body(mut body: Body) -> (Option<Bytes>, Body) {
+    if body.size_hint().exact().is_none() {
+        return (None, body);
+    }
+    let mut whole = Bytes::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        whole = if whole.is_empty() {
+            data
+        } else {
+            [whole, data].concat().into()
+        };
+    }
+    (Some(whole), Body::empty())
 }
 
 /// The answer of a fault rule.
@@ -256,9 +272,30 @@ fn injected(status: u16, body: &serde_json::Value, retry_after: Option<u64>) -> 
 }
 
 fn rate_headers(headers: &mut HeaderMap, status: WindowStatus) {
-    headers.insert(RATE_LIMIT_LIMIT, HeaderValue::from(status.limit));
+    thread_local! {
+        static LIMIT: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+        static RESET: RefCell<Option<(i64, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    headers.insert(RATE_LIMIT_LIMIT, remembered(&LIMIT, status.limit));
     headers.insert(RATE_LIMIT_REMAINING, HeaderValue::from(status.remaining));
-    headers.insert(RATE_LIMIT_RESET, HeaderValue::from(status.reset));
+    headers.insert(RATE_LIMIT_RESET, remembered(&RESET, status.reset));
+}
+
+/// The header value of `number`, kept by each worker thread while the number stays the same:
+/// the limit is the same on every answer and the reset second changes rarely, so most answers
+/// clone a shared value instead of formatting and allocating one.
+fn remembered<T>(
+    cache: &'static LocalKey<RefCell<Option<(T, HeaderValue)>>>,
+    number: T,
+) -> HeaderValue
+where
+    T: Copy + PartialEq,
+    HeaderValue: From<T>,
+{
+    cache.with_borrow_mut(|cached| match cached {
+        Some((kept, value)) if *kept == number => value.clone(),
+        _ => cached.insert((number, HeaderValue::from(number))).1.clone(),
+    })
 }
 
 /// An HTTP date (`Tue, 24 Nov 2026 09:44:45 GMT`) for the mock clock's second at `now_ms`,
