@@ -17,7 +17,7 @@ pub enum HarnessError {
     Config(String),
     /// The embedded mock did not start.
     #[error("cannot start the embedded mock: {0}")]
-    Embedded(String),
+    Embedded(#[source] std::io::Error),
     /// A request got no HTTP answer, or the token endpoint refused the credentials: the
     /// client's own error, as it reported it.
     #[error(transparent)]

@@ -190,9 +190,7 @@ impl Target {
                 if let Some(profile) = args.profile {
                     builder = builder.profile(profile);
                 }
-                let server = builder
-                    .try_start()
-                    .map_err(|e| HarnessError::Embedded(e.to_string()))?;
+                let server = builder.try_start().map_err(HarnessError::Embedded)?;
                 let mut target = Self::mock(server.url(), args)?;
                 target.server = Some(server);
                 target
