@@ -15,6 +15,8 @@
 //! only the benchmarks whose name contains it: `show_user`, `page_of_ten_thousand`,
 //! `filtered_sorted_pages`.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -42,24 +44,13 @@ const ROUNDS: usize = 11;
 const CONNECTIONS: usize = 32;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime for the load generator");
-    let only = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let wanted = |name: &str| only.as_deref().is_none_or(|only| name.contains(only));
-    runtime.block_on(async {
-        if wanted("show_user") {
-            show_user_against_bare_axum().await;
-        }
-        if wanted("page_of_ten_thousand") {
-            page_of_ten_thousand().await;
-        }
-        if wanted("filtered_sorted_pages") {
-            filtered_sorted_pages_of_a_large_company().await;
-        }
-    });
+    support::run_parts(&[
+        ("show_user", || Box::pin(show_user_against_bare_axum())),
+        ("page_of_ten_thousand", || Box::pin(page_of_ten_thousand())),
+        ("filtered_sorted_pages", || {
+            Box::pin(filtered_sorted_pages_of_a_large_company())
+        }),
+    ]);
 }
 
 async fn token(base: &str) -> String {

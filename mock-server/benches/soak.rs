@@ -12,6 +12,8 @@
 //!
 //! A name after `--` runs only the parts whose name contains it.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,24 +24,11 @@ use serde_json::{json, Value};
 const COMPANY: u64 = 8001;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime for the load generator");
-    let only = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let wanted = |name: &str| only.as_deref().is_none_or(|only| name.contains(only));
-    runtime.block_on(async {
-        if wanted("large_headers") {
-            large_headers().await;
-        }
-        if wanted("export") {
-            export_of_a_large_state().await;
-        }
-        if wanted("mixed") {
-            mixed_load().await;
-        }
-    });
+    support::run_parts(&[
+        ("large_headers", || Box::pin(large_headers())),
+        ("export", || Box::pin(export_of_a_large_state())),
+        ("mixed", || Box::pin(mixed_load())),
+    ]);
 }
 
 /// The binary under test, started on a free port; killed when dropped.

@@ -37,7 +37,8 @@
 //! The modules are private; the crate's public API is what is re-exported below: [`MockServer`]
 //! and its [`MockServerBuilder`], [`Config`], [`Profile`], [`Fixture`], [`Clock`], [`app`],
 //! [`run`], the [`JournalEntry`] values of [`MockServer::received_requests`] and the
-//! [`RequestMatcher`] (with its [`Expect`]) of [`MockServer::requests_matching`], and [`AppState`]
+//! [`RequestMatcher`] (with its [`Expect`]) of [`MockServer::requests_matching`], the
+//! [`FlushReport`] of [`MockServer::flush_webhooks`], and [`AppState`]
 //! (for [`app`]) and [`FixtureError`] as those signatures need them.
 //!
 //! Imports point one way: `routes` → `http`, `domain`, `views` → `store`. `domain` imports
@@ -68,6 +69,7 @@ pub use clock::Clock;
 pub use config::{Config, Profile};
 pub use control::journal::JournalEntry;
 pub use control::matcher::{Expect, RequestMatcher};
+pub use delivery::FlushReport;
 pub use fixtures::{Fixture, FixtureError};
 pub use server::{run, MockServer, MockServerBuilder};
 pub use state::AppState;

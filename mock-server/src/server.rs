@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::control::journal::JournalEntry;
 use crate::control::matcher::RequestMatcher;
+use crate::delivery::FlushReport;
 use crate::fixtures::Fixture;
 use crate::http::connection::{self, Timeouts};
 use crate::state::AppState;
@@ -96,6 +97,8 @@ pub struct MockServer {
     url: String,
     state: AppState,
     stop: watch::Sender<bool>,
+    /// The server's own runtime, where work asked of it from outside (a flush) runs.
+    runtime: tokio::runtime::Handle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -172,6 +175,32 @@ impl MockServer {
             .journal
             .entries(|entry| matcher.matches(entry), None)
     }
+
+    /// Delivers every webhook event due now and returns once those attempts are done, saying
+    /// what is still waiting: what `POST /__admin/webhooks/flush` does, for a test to call
+    /// instead of waiting for the delivery worker. It runs on the server's own runtime, so
+    /// any async runtime can await it (and sync code can use `futures::executor::block_on`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = procore_mock::MockServer::start();
+    /// let left = server.flush_webhooks().await;
+    /// assert_eq!(left.pending, 0, "the default data has no hooks");
+    /// # }
+    /// ```
+    pub async fn flush_webhooks(&self) -> FlushReport {
+        let state = self.state.clone();
+        let flushed = self
+            .runtime
+            .spawn(async move { crate::delivery::flush(&state).await });
+        match flushed.await {
+            Ok(report) => report,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            // Only a runtime shutting down cancels a task, and this server's runs while it lives.
+            Err(failed) => unreachable!("the mock's runtime stopped under a flush: {failed}"),
+        }
+    }
 }
 
 impl Drop for MockServer {
@@ -242,6 +271,7 @@ impl MockServerBuilder {
             .enable_all()
             .build()?;
         let served_state = state.clone();
+        let handle = runtime.handle().clone();
         let thread = std::thread::Builder::new()
             .name("procore-mock".to_owned())
             .spawn(move || {
@@ -252,6 +282,7 @@ impl MockServerBuilder {
             url: format!("http://{address}"),
             state,
             stop,
+            runtime: handle,
             thread: Some(thread),
         })
     }

@@ -983,3 +983,29 @@ async fn a_state_with_an_invalid_hook_is_refused_naming_where() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn an_embedding_test_flushes_deliveries_through_the_mock_server_itself() {
+    let app = TestApp::frozen().await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    company_hook(&app, &receiver.url, "procore", &USER_EVENTS).await;
+    let user = app.create_user("Okafor", "ada.okafor@example.com").await;
+    let left = app.server.flush_webhooks().await;
+    assert_eq!(
+        receiver.events(),
+        [("Company Users".to_owned(), "create".to_owned(), user)]
+    );
+    assert_eq!((left.pending, left.next_due_at), (0, None));
+
+    receiver.answer(Behaviour::Status(500));
+    app.create_user("Lovelace", "ada.lovelace@example.com")
+        .await;
+    let left = app.server.flush_webhooks().await;
+    assert_eq!(receiver.events().len(), 2, "tried once, and failed");
+    assert_eq!(left.pending, 1, "waiting for its retry");
+    assert_eq!(
+        left.next_due_at.as_deref(),
+        Some("2030-01-01T00:00:01.000Z"),
+        "the first retry is due a second later on the mock clock"
+    );
+}
