@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::client::ClientError;
 use crate::error::{HarnessError, Result};
 
 /// A running mock's `/__admin` API.
@@ -39,8 +40,11 @@ pub struct JournalEntry {
     pub status: u16,
     /// Request headers (credentials redacted by the mock).
     pub request_headers: std::collections::BTreeMap<String, String>,
-    /// Rate-limit headers answered.
+    /// The headers answered (rate limits, `Total`, `Per-Page`, `Link`...).
     pub response_headers: std::collections::BTreeMap<String, String>,
+    /// The body answered, as text (cut by the mock past its limit); absent from mocks that do
+    /// not keep answers.
+    pub response_body: Option<String>,
 }
 
 impl JournalEntry {
@@ -150,7 +154,7 @@ impl AdminApi {
         let response = request
             .send()
             .await
-            .map_err(|source| HarnessError::Transport {
+            .map_err(|source| ClientError::Transport {
                 request: format!("{method} {url}"),
                 source,
             })?;
@@ -194,6 +198,28 @@ impl AdminApi {
     /// `POST /__admin/faults`: adds a fault rule.
     pub async fn add_fault(&self, rule: &Value) -> Result<Value> {
         self.call(Method::POST, "/faults", Some(rule)).await
+    }
+
+    /// The mock's own OpenAPI document (`GET /openapi.json`, beside `/__admin`): every
+    /// operation it serves, as coverage reads them.
+    pub async fn openapi(&self) -> Result<Value> {
+        let url = format!("{}/openapi.json", self.base);
+        let transport = |source| ClientError::Transport {
+            request: format!("GET {url}"),
+            source,
+        };
+        let response = self.http.get(&url).send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        if status == 200 {
+            Ok(body)
+        } else {
+            Err(HarnessError::Answered {
+                request: "GET /openapi.json".to_owned(),
+                status,
+                body,
+            })
+        }
     }
 
     /// The journal entries `filter` selects, oldest first.

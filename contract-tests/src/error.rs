@@ -1,6 +1,8 @@
 //! The harness's one error type: what went wrong talking to a target, loading scenarios or
 //! writing reports, with enough named (the request, the status, the client id) to act on.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::client::ClientError;
@@ -15,26 +17,11 @@ pub enum HarnessError {
     Config(String),
     /// The embedded mock did not start.
     #[error("cannot start the embedded mock: {0}")]
-    Embedded(String),
-    /// A request got no HTTP answer.
-    #[error("{request}: {source}")]
-    Transport {
-        /// `METHOD url`.
-        request: String,
-        /// Why.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The token endpoint refused the credentials.
-    #[error("authentication as client `{client_id}` failed ({status}): {body}")]
-    Authentication {
-        /// The OAuth client id that was tried.
-        client_id: String,
-        /// Status of the token response.
-        status: u16,
-        /// Its body.
-        body: Value,
-    },
+    Embedded(#[source] std::io::Error),
+    /// A request got no HTTP answer, or the token endpoint refused the credentials: the
+    /// client's own error, as it reported it.
+    #[error(transparent)]
+    Client(#[from] ClientError),
     /// A call the harness itself needed (discovery, a reset, an admin call) was refused.
     #[error("{request} answered {status}: {body}")]
     Answered {
@@ -59,26 +46,36 @@ pub enum HarnessError {
     /// The command needs a procore-mock (its `/__admin` API) and the target is not one.
     #[error("{0} needs a procore-mock target with its /__admin API")]
     NeedsMock(&'static str),
+    /// A file or directory named on the command line (or by its environment variable) does
+    /// not exist.
+    #[error("{flag} {path}: no such file or directory (a relative path is read from the working directory {working_directory}); {hint}")]
+    MissingPath {
+        /// The flag, and its environment variable if it has one.
+        flag: String,
+        /// The path as given.
+        path: String,
+        /// Where a relative path was resolved.
+        working_directory: String,
+        /// What to give instead.
+        hint: String,
+    },
     /// A scenario file is invalid.
     #[error(transparent)]
     Load(#[from] LoadError),
 }
 
-impl From<ClientError> for HarnessError {
-    fn from(error: ClientError) -> Self {
-        match error {
-            ClientError::Transport { request, source } => {
-                HarnessError::Transport { request, source }
-            }
-            ClientError::Authentication {
-                client_id,
-                status,
-                body,
-            } => HarnessError::Authentication {
-                client_id,
-                status,
-                body,
-            },
+impl HarnessError {
+    /// A path the user named (`flag`) that does not exist, with the working directory a
+    /// relative path was read from and `hint`, what to give instead.
+    pub fn missing_path(flag: String, path: &Path, hint: String) -> Self {
+        let working_directory = std::env::current_dir()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_else(|e| format!("(unknown: {e})"));
+        HarnessError::MissingPath {
+            flag,
+            path: path.display().to_string(),
+            working_directory,
+            hint,
         }
     }
 }

@@ -11,7 +11,8 @@
 //! - [`client`]: a typed Procore client (OAuth, company header, `Link` pagination, 429
 //!   handling) that integrators can copy; it depends on no other module.
 //! - [`error`]: the harness's error type.
-//! - [`scenario`]: scenario files, their runner and reports (text, JUnit).
+//! - [`scenario`]: scenario files (a named path, `./scenarios`, or the shipped ones compiled in
+//!   by `build.rs`), their runner and reports (text, JUnit).
 //! - [`receiver`]: a webhook receiver on a loopback port that records what it is sent.
 //! - [`model`]: a reference model of Procore's user lifecycle and the random operations drawn
 //!   from it.
@@ -21,8 +22,9 @@
 //!   the mock's clock, and grades clients from the mock's request journal.
 //! - [`conformance`]: `--check-schema`, every answer checked against Procore's published
 //!   schema (embedded).
-//! - [`coverage`]: which statuses a client's traffic met per operation, and how to provoke
-//!   the rest.
+//! - [`coverage`]: which statuses a client's traffic met per operation (the operations read
+//!   from the mock's own OpenAPI document, Crux Connect's included), pages past the end, and
+//!   how to provoke the rest.
 
 pub mod admin;
 pub mod client;

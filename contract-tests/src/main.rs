@@ -14,7 +14,8 @@ use procore_contract::conformance::SchemaCheck;
 use procore_contract::coverage;
 use procore_contract::lifecycle::{self, LifecycleOptions};
 use procore_contract::rehearsal::{self, audit, chart, RehearsalOptions, Strategy};
-use procore_contract::scenario::{self, report, Runner, Scenario};
+use procore_contract::scenario::source::{DEFAULT_DIR, SCENARIOS_ENV};
+use procore_contract::scenario::{self, report, Runner, ScenarioSource};
 use procore_contract::target::{ResetPolicy, Target, TargetArgs, TargetSpec};
 
 #[derive(Parser)]
@@ -66,9 +67,10 @@ struct RunArgs {
     target: TargetArgs,
     #[command(flatten)]
     reset: ResetArg,
-    /// A scenario file, or a directory of them.
-    #[arg(long, default_value = "scenarios")]
-    scenarios: PathBuf,
+    /// A scenario file, or a directory of them [default: ./scenarios if it exists, else the
+    /// scenarios built into procore-contract].
+    #[arg(long, env = SCENARIOS_ENV)]
+    scenarios: Option<PathBuf>,
     /// Only scenarios whose name contains this.
     #[arg(long)]
     filter: Option<String>,
@@ -203,12 +205,25 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn run_scenarios(args: RunArgs) -> anyhow::Result<bool> {
-    let mut scenarios = Scenario::load_path(&args.scenarios)?;
-    if let Some(filter) = &args.filter {
-        scenarios.retain(|s| s.name.contains(filter.as_str()));
+    let source = ScenarioSource::resolve(args.scenarios);
+    let mut scenarios = source.load()?;
+    if source == ScenarioSource::BuiltIn {
+        eprintln!(
+            "procore-contract: no ./{DEFAULT_DIR} here: running {} (--scenarios or {SCENARIOS_ENV} names your own)",
+            source.describe()
+        );
     }
     if scenarios.is_empty() {
-        anyhow::bail!("no scenarios to run in {}", args.scenarios.display());
+        anyhow::bail!("no scenarios to run in {}", source.describe());
+    }
+    if let Some(filter) = &args.filter {
+        scenarios.retain(|s| s.name.contains(filter.as_str()));
+        if scenarios.is_empty() {
+            anyhow::bail!(
+                "no scenario in {} has `{filter}` in its name",
+                source.describe()
+            );
+        }
     }
     let target = Target::open(&args.target)?.with_reset_policy(args.reset.policy())?;
     let mut runner = Runner::connect(target).await?.retry_429(!args.no_retry_429);
@@ -350,18 +365,23 @@ fn show_progress(admitted: u64, throttled: u64, in_flight: u64) {
     eprint!("\radmitted {admitted}  throttled {throttled}  in flight {in_flight}   ");
 }
 
-/// The journal selection `args` names, read through the target layer.
-async fn read_journal(
-    args: &JournalArgs,
-) -> anyhow::Result<Vec<procore_contract::admin::JournalEntry>> {
+/// The running mock `args` names, opened through the target layer.
+fn journal_target(args: &JournalArgs) -> anyhow::Result<Target> {
     let spec: TargetSpec = args.target.parse().map_err(anyhow::Error::msg)?;
     if !matches!(spec, TargetSpec::Url(_)) {
         anyhow::bail!("--target must be the base URL of a running mock");
     }
-    let target = Target::open(&TargetArgs {
+    Ok(Target::open(&TargetArgs {
         admin_token: args.admin_token.clone(),
         ..TargetArgs::new(spec)
-    })?;
+    })?)
+}
+
+/// The journal selection `args` names, read from `target`.
+async fn read_journal(
+    target: &Target,
+    args: &JournalArgs,
+) -> anyhow::Result<Vec<procore_contract::admin::JournalEntry>> {
     let filter = JournalFilter {
         client_id: args.client_id.clone(),
         since: args.since.clone(),
@@ -373,7 +393,8 @@ async fn read_journal(
 }
 
 async fn audit_journal(args: AuditArgs) -> anyhow::Result<bool> {
-    let journal = read_journal(&args.journal).await?;
+    let target = journal_target(&args.journal)?;
+    let journal = read_journal(&target, &args.journal).await?;
     let audits = audit::audit(
         &audit::observations(&journal),
         args.journal.client_id.as_deref(),
@@ -388,8 +409,16 @@ async fn audit_journal(args: AuditArgs) -> anyhow::Result<bool> {
 }
 
 async fn coverage_report(args: JournalArgs) -> anyhow::Result<bool> {
-    let journal = read_journal(&args).await?;
-    let report = coverage::coverage(&journal);
+    let target = journal_target(&args)?;
+    let journal = read_journal(&target, &args).await?;
+    let document = target
+        .require_admin("coverage")?
+        .openapi()
+        .await
+        .context("coverage reads the operations from the mock's own OpenAPI document")?;
+    let catalogue =
+        coverage::Catalogue::from_openapi(&document).context("GET /openapi.json of the mock")?;
+    let report = coverage::coverage(&catalogue, &journal);
     if args.json {
         emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {

@@ -173,6 +173,15 @@ impl Target {
             TargetSpec::Embedded => {
                 let mut builder = MockServer::builder();
                 if let Some(path) = &args.fixtures {
+                    if !path.exists() {
+                        return Err(HarnessError::missing_path(
+                            "--fixtures".to_owned(),
+                            path,
+                            "give a fixture file (as `procore-mock --fixtures` takes); without \
+                             one the embedded mock serves its built-in default data"
+                                .to_owned(),
+                        ));
+                    }
                     let fixture = Fixture::from_path(path).map_err(|e| {
                         HarnessError::Config(format!("--fixtures {}: {e}", path.display()))
                     })?;
@@ -181,9 +190,7 @@ impl Target {
                 if let Some(profile) = args.profile {
                     builder = builder.profile(profile);
                 }
-                let server = builder
-                    .try_start()
-                    .map_err(|e| HarnessError::Embedded(e.to_string()))?;
+                let server = builder.try_start().map_err(HarnessError::Embedded)?;
                 let mut target = Self::mock(server.url(), args)?;
                 target.server = Some(server);
                 target

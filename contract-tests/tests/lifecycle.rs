@@ -2,7 +2,8 @@
 //! and differing targets are caught, and differential mode survives creates both targets
 //! refuse.
 
-use procore_contract::lifecycle::{self, LifecycleOptions};
+use procore_contract::error::HarnessError;
+use procore_contract::lifecycle::{self, CaseFailure, LifecycleFailure, LifecycleOptions};
 use procore_contract::target::{ResetPolicy, Target, TargetArgs, TargetSpec};
 use procore_mock::{Config, MockServer, Profile};
 use serde_json::json;
@@ -68,14 +69,22 @@ fn random_lifecycles_on_the_documented_profile_match_the_model() {
             ..options(64)
         },
     );
-    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    assert!(
+        report.passed(),
+        "{}",
+        report.failure.map(|f| f.to_string()).unwrap_or_default()
+    );
     assert!(report.cases_run >= 64);
 }
 
 #[test]
 fn random_lifecycles_on_the_official_profile_match_the_model() {
     let report = lifecycle::run(&embedded(Profile::Official), None, &options(16));
-    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    assert!(
+        report.passed(),
+        "{}",
+        report.failure.map(|f| f.to_string()).unwrap_or_default()
+    );
 }
 
 /// A broken target is caught, and the failure shrinks to a short sequence: create a user, then
@@ -85,7 +94,10 @@ fn a_broken_target_is_caught_and_shrunk_to_a_short_sequence() {
     let server = unlimited_mock();
     let broken = running_with_faults(&server, &[serde_json::from_str(BROKEN_PATCH).unwrap()]);
     let report = lifecycle::run(&broken, None, &options(64));
-    let failure = report.failure.expect("the broken PATCH is caught");
+    let failure = report
+        .failure
+        .expect("the broken PATCH is caught")
+        .to_string();
     assert!(
         failure.contains("minimal failing sequence (2 steps)"),
         "{failure}"
@@ -102,7 +114,11 @@ fn differential_mode_reports_where_two_targets_differ() {
         Some(&embedded(Profile::Documented)),
         &options(16),
     );
-    assert!(agreed.passed(), "{}", agreed.failure.unwrap_or_default());
+    assert!(
+        agreed.passed(),
+        "{}",
+        agreed.failure.map(|f| f.to_string()).unwrap_or_default()
+    );
 
     let server = unlimited_mock();
     let broken = running_with_faults(&server, &[serde_json::from_str(BROKEN_PATCH).unwrap()]);
@@ -110,6 +126,22 @@ fn differential_mode_reports_where_two_targets_differ() {
     let healthy = running_with_faults(&healthy_server, &[]);
     let report = lifecycle::run(&healthy, Some(&broken), &options(64));
     let failure = report.failure.expect("the targets differ");
+    // The failure is typed, so a caller can tell a difference from a setup error.
+    match &failure {
+        LifecycleFailure::Case {
+            cause: CaseFailure::Differs { first, second, .. },
+            transitions,
+            ..
+        } => {
+            assert_eq!(
+                (first.as_slice(), second.as_slice()),
+                ([200].as_slice(), [500].as_slice())
+            );
+            assert_eq!(transitions.len(), 2);
+        }
+        other => panic!("not a difference: {other}"),
+    }
+    let failure = failure.to_string();
     assert!(
         failure.contains("first target answered [200], second target answered [500]"),
         "{failure}"
@@ -130,7 +162,11 @@ fn differential_mode_agrees_when_both_targets_refuse_every_create() {
     let first = running_with_faults(&a, std::slice::from_ref(&refuse));
     let second = running_with_faults(&b, &[refuse]);
     let report = lifecycle::run(&first, Some(&second), &options(32));
-    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    assert!(
+        report.passed(),
+        "{}",
+        report.failure.map(|f| f.to_string()).unwrap_or_default()
+    );
     assert!(report.cases_run >= 32);
 }
 
@@ -144,7 +180,7 @@ fn differential_mode_reports_a_create_only_one_target_refuses() {
     let healthy = running_with_faults(&a, &[]);
     let refusing = running_with_faults(&b, &[refuse]);
     let report = lifecycle::run(&healthy, Some(&refusing), &options(32));
-    let failure = report.failure.expect("the targets differ");
+    let failure = report.failure.expect("the targets differ").to_string();
     assert!(
         failure.contains("second target answered [422]"),
         "{failure}"
@@ -170,12 +206,26 @@ fn a_guarded_running_mock_needs_the_admin_token() {
     })
     .unwrap();
     let report = lifecycle::run(&guarded, None, &options(8));
-    assert!(report.passed(), "{}", report.failure.unwrap_or_default());
+    assert!(
+        report.passed(),
+        "{}",
+        report.failure.map(|f| f.to_string()).unwrap_or_default()
+    );
 
     let tokenless = Target::open(&TargetArgs::new(spec)).unwrap();
     let report = lifecycle::run(&tokenless, None, &options(8));
     let failure = report.failure.expect("the reset is refused");
-    assert!(failure.contains("401"), "{failure}");
+    assert!(
+        matches!(
+            &failure,
+            LifecycleFailure::Case {
+                cause: CaseFailure::Setup(HarnessError::Answered { status: 401, .. }),
+                ..
+            }
+        ),
+        "a setup failure, typed: {failure}"
+    );
+    assert!(failure.to_string().contains("401"), "{failure}");
 }
 
 /// The README's example: a fault rule on a running mock is caught under `--reset never`; under
@@ -228,7 +278,10 @@ fn a_mock_that_loses_webhook_deliveries_is_caught() {
         .unwrap();
     assert_eq!(status, 201);
     let report = lifecycle::run(&target, None, &options(64));
-    let failure = report.failure.expect("the lost deliveries are caught");
+    let failure = report
+        .failure
+        .expect("the lost deliveries are caught")
+        .to_string();
     assert!(
         failure.contains("webhook deliveries differ from the model"),
         "{failure}"
@@ -251,7 +304,10 @@ fn a_crux_target_that_ignores_revokes_is_caught() {
     });
     let target = running_with_faults(&server, &[ignored_revokes]);
     let report = lifecycle::run(&target, None, &options(64));
-    let failure = report.failure.expect("the ignored revoke is caught");
+    let failure = report
+        .failure
+        .expect("the ignored revoke is caught")
+        .to_string();
     assert!(failure.contains("Crux: revoke permissions"), "{failure}");
     assert!(
         failure.contains("minimal failing sequence (1 steps)")

@@ -372,7 +372,7 @@ async fn coverage_shows_what_the_traffic_met_and_how_to_provoke_the_rest() {
         .iter()
         .filter_map(|u| u["status"].as_u64())
         .collect();
-    assert_eq!(never, [401, 403, 503]);
+    assert_eq!(never, [400, 401, 403, 404, 503]);
 
     // The suggested fault rule makes the mock answer 503, which coverage then sees.
     let suggestion = me["never_met"]
@@ -403,31 +403,55 @@ async fn coverage_shows_what_the_traffic_met_and_how_to_provoke_the_rest() {
     );
 }
 
+/// Coverage kept its own list of Procore's operations: it counted no Crux Connect call, and it
+/// could not tell a page past the end from any other page, so it always listed one as unmet.
 #[tokio::test]
-async fn coverage_counts_v1_1_lists_and_offers_no_page_past_the_end_of_me() {
+async fn coverage_counts_crux_calls_and_sees_a_page_past_the_end() {
     let server = MockServer::start();
     let app = ("procore-mock-client", "procore-mock-secret");
     let api = target(&server, app).client(Some(8001));
     api.authenticate().await.unwrap();
-    for path in ["/rest/v1.1/companies/8001/users", "/rest/v1.0/me"] {
+    for path in [
+        "/rest/v1.1/companies/8001/users",
+        "/rest/v1.1/companies/8001/users?page=1000",
+        "/rest/v1.0/companies/8001/users",
+        "/rest/v1.0/me",
+    ] {
         let answer = api
             .request(reqwest::Method::GET, path, &[], &Default::default())
             .await
             .unwrap();
         assert_eq!(answer.status, 200, "{path}");
     }
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/organizations/user-login/", server.url()))
+        .json(&serde_json::json!({
+            "username": "crux-admin@summit-builders.example",
+            "password": "crux-admin-password",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["auth_token"].as_str().unwrap();
+    let users = http
+        .get(format!("{}/timp/organizations/users/all/", server.url()))
+        .header("Authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
 
-    let output = cli(&[
-        "coverage",
-        "--target",
-        server.url(),
-        "--client-id",
-        app.0,
-        "--json",
-    ]);
-    assert!(output.status.success());
+    let output = cli(&["coverage", "--target", server.url(), "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["unmatched"], 0, "{report}");
     let operation = |name: &str| {
         report["operations"]
             .as_array()
@@ -437,19 +461,54 @@ async fn coverage_counts_v1_1_lists_and_offers_no_page_past_the_end_of_me() {
             .unwrap_or_else(|| panic!("{name} in {report}"))
             .clone()
     };
-    let past_the_end = |op: &serde_json::Value| {
+    let reminded = |op: &serde_json::Value| {
         op["never_met"]
             .as_array()
             .unwrap()
             .iter()
             .any(|unmet| unmet["status"].is_null())
     };
-    let users = operation("GET /rest/{version}/companies/{company_id}/users");
-    assert_eq!(users["calls"], 1, "{users}");
-    assert!(
-        past_the_end(&users),
-        "a list can be paged past its end: {users}"
+
+    let login = operation("POST /organizations/user-login/");
+    assert_eq!(login["statuses"]["200"], 1, "{login}");
+    let all = operation("GET /timp/organizations/users/all/");
+    assert_eq!(all["calls"], 1, "{all}");
+    let never: Vec<u64> = all["never_met"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["status"].as_u64())
+        .collect();
+    assert_eq!(
+        never,
+        [401, 403],
+        "Crux's own statuses, as its document lists them"
     );
+    let never_called: Vec<&str> = report["never_called"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|name| name.as_str())
+        .collect();
+    assert!(
+        never_called.contains(&"PATCH /organizations/users/permissions/{user_uuid}/"),
+        "every Crux operation the mock serves is known: {never_called:?}"
+    );
+
+    let paged = operation("GET /rest/v1.1/companies/{company_id}/users");
+    assert_eq!(
+        paged["calls"], 2,
+        "a page past the end is a call of the list: {paged}"
+    );
+    assert_eq!(paged["pages_past_the_end"], 1, "{paged}");
+    assert!(!reminded(&paged), "{paged}");
+    let unpaged = operation("GET /rest/v1.0/companies/{company_id}/users");
+    assert_eq!(unpaged["pages_past_the_end"], 0, "{unpaged}");
+    assert!(reminded(&unpaged), "never paged past its end: {unpaged}");
     let me = operation("GET /rest/v1.0/me");
-    assert!(!past_the_end(&me), "/me is one record, not a list: {me}");
+    assert!(
+        me.get("pages_past_the_end").is_none(),
+        "/me is no list: {me}"
+    );
+    assert!(!reminded(&me), "{me}");
 }

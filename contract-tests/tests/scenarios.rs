@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use procore_contract::client::{ClientConfig, ProcoreClient};
+use procore_contract::scenario::source::SCENARIOS_ENV;
 use procore_contract::scenario::{report, run_all, Outcome, Runner, Scenario};
 use procore_contract::target::{Target, TargetArgs, TargetSpec, MOCK_CLIENT};
 
@@ -396,6 +397,7 @@ fn harness() -> std::process::Command {
         "PROCORE_CLIENT_ID",
         "PROCORE_CLIENT_SECRET",
         "PROCORE_MOCK_ADMIN_TOKEN",
+        SCENARIOS_ENV,
     ] {
         command.env_remove(name);
     }
@@ -734,4 +736,81 @@ fn check_schema_reports_every_answer_of_the_shipped_scenarios_conforms_on_the_mo
         "the scenarios' answers were checked: {summary}"
     );
     assert!(!stdout.contains("DIFFERS"), "{stdout}");
+}
+
+/// Started outside the repository (an installed binary), `run` failed with only
+/// `scenarios: directory: No such file or directory`: it read `./scenarios` and nothing else.
+#[test]
+fn run_outside_the_repository_runs_the_built_in_scenarios_and_names_a_missing_path() {
+    let outside =
+        std::env::temp_dir().join(format!("procore-contract-outside-{}", std::process::id()));
+    std::fs::create_dir_all(&outside).unwrap();
+    let working_directory = outside.canonicalize().unwrap().display().to_string();
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut command = harness();
+        command.current_dir(&outside).args(args);
+        if let Some(value) = env {
+            command.env(SCENARIOS_ENV, value);
+        }
+        command.output().unwrap()
+    };
+
+    let built_in = run(&["run", "--filter", "pagination"], None);
+    let stdout = String::from_utf8_lossy(&built_in.stdout);
+    let stderr = String::from_utf8_lossy(&built_in.stderr);
+    assert!(built_in.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("PASS  pagination-headers"), "{stdout}");
+    let shipped = Scenario::load_dir(&scenarios_dir()).unwrap().len();
+    assert!(
+        stderr.contains(&format!(
+            "no ./scenarios here: running the {shipped} scenarios built into procore-contract"
+        )),
+        "{stderr}"
+    );
+
+    // A named path that is not there is an error naming it, where it was looked for, and how
+    // to point elsewhere, whether the flag or the environment variable named it.
+    for (args, env) in [
+        (vec!["run", "--scenarios", "nowhere"], None),
+        (vec!["run"], Some("nowhere")),
+    ] {
+        let missing = run(&args, env);
+        let stderr = String::from_utf8_lossy(&missing.stderr);
+        assert_eq!(missing.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(
+                "--scenarios (or PROCORE_CONTRACT_SCENARIOS) nowhere: no such file or directory"
+            ) && stderr.contains(&format!("the working directory {working_directory}"))
+                && stderr.contains("built into it"),
+            "{stderr}"
+        );
+    }
+
+    // The environment variable names a directory like the flag does.
+    let by_env = run(
+        &["run", "--filter", "pagination"],
+        Some(scenarios_dir().to_str().unwrap()),
+    );
+    let stderr = String::from_utf8_lossy(&by_env.stderr);
+    assert!(by_env.status.success(), "{stderr}");
+    assert!(!stderr.contains("built into"), "{stderr}");
+
+    let no_fixture = run(
+        &[
+            "run",
+            "--filter",
+            "pagination",
+            "--fixtures",
+            "own-app.json",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&no_fixture.stderr);
+    assert_eq!(no_fixture.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--fixtures own-app.json: no such file or directory")
+            && stderr.contains(&working_directory),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&outside).unwrap();
 }

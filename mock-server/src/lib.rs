@@ -27,7 +27,8 @@
 //!   `/openapi.json`); [`app`] assembles them.
 //! - `views`: how records are written on the wire, by a small JSON writer
 //!   (`views::writer`) straight into the response buffer.
-//! - `server`: serving on a listener, and [`MockServer`] for embedding in tests.
+//! - `server`: serving on a listener, clearing what interrupted saves of the state file left,
+//!   and [`MockServer`] for embedding in tests.
 //! - `state`: what handlers share.
 //! - Crux Connect's organization-user permissions API is served beside Procore's, sharing the
 //!   clock, journal, faults and state but none of Procore's rules: its data in `store::crux`
@@ -37,7 +38,8 @@
 //!
 //! The modules are private; the crate's public API is what is re-exported below: [`MockServer`]
 //! and its [`MockServerBuilder`], [`Config`], [`Profile`], [`Fixture`], [`Clock`], [`app`],
-//! [`run`], the [`JournalEntry`] values of [`MockServer::received_requests`] and the
+//! [`run`] (and [`clear_abandoned_saves`], which the binary calls before loading a state file),
+//! the [`JournalEntry`] values of [`MockServer::received_requests`] and the
 //! [`RequestMatcher`] (with its [`Expect`]) of [`MockServer::requests_matching`], the
 //! [`FlushReport`] of [`MockServer::flush_webhooks`], and [`AppState`]
 //! (for [`app`]) and [`FixtureError`] as those signatures need them.
@@ -72,7 +74,7 @@ pub use control::journal::JournalEntry;
 pub use control::matcher::{Expect, RequestMatcher};
 pub use delivery::FlushReport;
 pub use fixtures::{Fixture, FixtureError};
-pub use server::{run, MockServer, MockServerBuilder};
+pub use server::{clear_abandoned_saves, run, MockServer, MockServerBuilder};
 pub use state::AppState;
 
 /// A door for the crate's own benchmarks and tests into internals that are not public API (the

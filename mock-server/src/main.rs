@@ -34,6 +34,9 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    if let Some(state) = &config.state_file {
+        procore_mock::clear_abandoned_saves(state);
+    }
     let fixture = match (&config.state_file, &config.fixtures) {
         (Some(state), _) if state.exists() => Fixture::from_path(state)?,
         (_, Some(path)) => Fixture::from_path(path)?,

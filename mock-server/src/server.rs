@@ -81,6 +81,32 @@ pub async fn run(
     Ok(())
 }
 
+/// Deletes the temporary files that saves of the state file at `path` killed mid-way (a
+/// `kill -9`) left beside it, and logs each one removed. The binary calls it at start, before
+/// loading the state file. A temporary is removed only when its name is exactly one that a
+/// save of this state file gives and the process that wrote it is gone (known on Linux only:
+/// elsewhere each is logged and left), so another mock saving to the same file meanwhile
+/// keeps its own. Never fails: at worst a file stays, with a warning. Blocks briefly (it reads
+/// one directory).
+pub fn clear_abandoned_saves(path: &std::path::Path) {
+    let leftovers = match crate::control::persistence::remove_abandoned_temporaries(path) {
+        Ok(leftovers) => leftovers,
+        Err(err) => {
+            tracing::warn!(%err, state_file = %path.display(), "could not look for temporary files of interrupted saves");
+            return;
+        }
+    };
+    for removed in &leftovers.removed {
+        tracing::info!(path = %removed.display(), "removed the temporary file of a save that was interrupted");
+    }
+    for kept in &leftovers.kept {
+        tracing::info!(path = %kept.display(), "left a temporary file of a save whose process may still be running");
+    }
+    for (failed, err) in &leftovers.failed {
+        tracing::warn!(path = %failed.display(), %err, "could not remove the temporary file of an interrupted save");
+    }
+}
+
 /// How long the accept loop waits after an accept error before trying again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import requests
 
@@ -54,3 +55,16 @@ def process_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited. Unlike :func:`process_exists`, an
+    exited process nobody has reaped yet (a zombie: an orphan waits for init to reap it) counts
+    as gone. Linux only (it reads ``/proc``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")

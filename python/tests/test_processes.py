@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from support import create_user, process_exists, procore_session
+from support import create_user, process_exists, process_running, procore_session
 
 import procore_mock
 from procore_mock import AdminApi, AdminError, ProcoreMock, ProcoreMockError
@@ -151,3 +155,90 @@ def test_the_binary_can_be_chosen_by_environment(monkeypatch: pytest.MonkeyPatch
 
 def test_the_port_is_the_urls(procore_mock: ProcoreMock) -> None:
     assert procore_mock.url == f"http://127.0.0.1:{procore_mock.port}"
+
+
+def crux_login(mock: ProcoreMock) -> int:
+    """The status of a Crux Connect login with the default data's organization admin."""
+    return requests.post(
+        f"{mock.url}/organizations/user-login/",
+        json={"username": "crux-admin@summit-builders.example", "password": "crux-admin-password"},
+        timeout=30,
+    ).status_code
+
+
+def create_with_a_misspelt_field(mock: ProcoreMock) -> int:
+    """The status of a user create whose body has a field no endpoint takes."""
+    user = {"last_name": "E", "email_address": "e@example.com", "permision_template_id": 3004}
+    return (
+        procore_session(mock)
+        .post(f"{mock.url}/rest/v1.0/companies/8001/users", json={"user": user}, timeout=30)
+        .status_code
+    )
+
+
+def test_strict_and_no_crux_reach_the_mock() -> None:
+    with procore_mock.serve() as lenient:
+        assert create_with_a_misspelt_field(lenient) == 201
+        assert crux_login(lenient) == 200
+    with procore_mock.serve(strict=True, no_crux=True) as strict:
+        assert create_with_a_misspelt_field(strict) == 400
+        assert crux_login(strict) == 404
+
+
+def test_every_option_of_the_binary_is_accepted(tmp_path: Path) -> None:
+    with procore_mock.serve(
+        state_file=tmp_path / "state.json",
+        journal_max_bytes=1 << 20,
+        webhook_timeout_ms=500,
+        webhook_queue_size=10,
+        header_read_timeout=2.5,
+        idle_timeout=timedelta(seconds=30),
+        body_read_timeout=timedelta(milliseconds=1500),
+        shutdown_grace=1,
+    ) as mock:
+        assert mock.health()["status"] == "ok"
+    assert (tmp_path / "state.json").exists(), "stopped gracefully"
+
+
+def test_a_negative_duration_is_refused_with_the_mocks_words() -> None:
+    with pytest.raises(ProcoreMockError, match="--idle-timeout"), procore_mock.serve(idle_timeout=-1):
+        pass
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_mock_does_not_outlive_the_python_process_that_started_it(tmp_path: Path) -> None:
+    # A test run SIGKILLed mid-test: no teardown runs, and the mock must not stay behind.
+    script = (
+        "import sys, procore_mock\n"
+        "with procore_mock.serve() as mock:\n"
+        "    print(mock.pid, mock.url, flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        # Its temporary files (the mock's log) are left behind with no teardown: keep them here.
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert parent.stdout is not None
+    pid_text, url = parent.stdout.readline().split()
+    mock_pid = int(pid_text)
+    try:
+        assert requests.get(f"{url}/__admin/health", timeout=30).status_code == 200
+        parent.kill()
+        parent.wait()
+        # Bounded: the mock stops gracefully on its signal, well within a minute.
+        deadline = time.monotonic() + 60
+        while process_running(mock_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not process_running(mock_pid), "the mock outlived its killed parent"
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/__admin/health", timeout=30)
+    finally:
+        if process_running(mock_pid):
+            os.kill(mock_pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()

@@ -12,7 +12,7 @@
 
 pub mod session;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -21,6 +21,7 @@ use proptest::test_runner::{
     TestRng, TestRunner,
 };
 
+use crate::error::HarnessError;
 use crate::model::{self, Capabilities, ModelState, Sequence, Transition};
 use crate::target::Target;
 pub use session::{Exchange, Mismatch, Session, UserIds};
@@ -49,15 +50,12 @@ impl<'a> CaseTarget<'a> {
     }
 
     /// A session for the next case, after a reset if the policy asks for one.
-    fn begin_case(&self) -> Result<Session<'a>, String> {
+    fn begin_case(&self) -> Result<Session<'a>, CaseFailure> {
         let index = self.cases.get();
         self.cases.set(index + 1);
-        self.runtime
-            .block_on(self.target.reset_before(index))
-            .map_err(|e| e.to_string())?;
-        let mut session =
-            Session::begin(self.target, self.runtime, case_tag()).map_err(|e| e.to_string())?;
-        session.watch_webhooks().map_err(|e| e.to_string())?;
+        self.runtime.block_on(self.target.reset_before(index))?;
+        let mut session = Session::begin(self.target, self.runtime, case_tag())?;
+        session.watch_webhooks()?;
         Ok(session)
     }
 
@@ -91,8 +89,71 @@ pub struct LifecycleReport {
     pub cases_run: u32,
     /// The seed that reproduces this run.
     pub seed: u64,
-    /// The minimal failing sequence, rendered for people, if any case failed.
-    pub failure: Option<String>,
+    /// Why the run failed, if it did: the minimal failing sequence, or why no case could run.
+    pub failure: Option<LifecycleFailure>,
+}
+
+/// Why a lifecycle run failed; its `Display` is the report for people.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleFailure {
+    /// No runtime could be started to drive the targets.
+    #[error("cannot start a runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// proptest gave up before finding a failure (too many rejected cases).
+    #[error("the run was aborted: {0}")]
+    Aborted(String),
+    /// A case failed: the shortest sequence found that still fails, and how.
+    #[error("{}", render_failure(cause, transitions, *seed))]
+    Case {
+        /// The minimal failing sequence.
+        transitions: Vec<Transition>,
+        /// How its last run failed.
+        cause: CaseFailure,
+        /// The seed that replays the run.
+        seed: u64,
+    },
+}
+
+/// How one case failed, at which step.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseFailure {
+    /// The case could not start: a reset, discovery or its webhook receiver failed.
+    #[error(transparent)]
+    Setup(#[from] HarnessError),
+    /// A step's answers are not what the model predicts.
+    #[error("{}", render_mismatch(*step, transition, mismatch))]
+    Mismatch {
+        /// 0-based step index.
+        step: usize,
+        /// The operation.
+        transition: Transition,
+        /// What was expected and what came back.
+        mismatch: Mismatch,
+    },
+    /// Differential mode: the step's user exists on one target only.
+    #[error("step {}: {transition}\n  the user exists on the {has} target but not on the {lacks}", step + 1)]
+    OneSided {
+        /// 0-based step index.
+        step: usize,
+        /// The operation.
+        transition: Transition,
+        /// `first` or `second`: the target that has the user.
+        has: &'static str,
+        /// The other.
+        lacks: &'static str,
+    },
+    /// Differential mode: the targets answered the step with different statuses.
+    #[error("step {}: {transition}\n  first target answered {first:?}, second target answered {second:?}", step + 1)]
+    Differs {
+        /// 0-based step index.
+        step: usize,
+        /// The operation.
+        transition: Transition,
+        /// The first target's statuses, in order.
+        first: Vec<u16>,
+        /// The second target's.
+        second: Vec<u16>,
+    },
 }
 
 impl LifecycleReport {
@@ -119,7 +180,7 @@ pub fn run(
             return LifecycleReport {
                 cases_run: 0,
                 seed: options.seed,
-                failure: Some(format!("cannot start a runtime: {err}")),
+                failure: Some(LifecycleFailure::Runtime(err)),
             }
         }
     };
@@ -162,17 +223,31 @@ pub fn run(
             None => run_case(&first, sequence),
         }
     };
+    // proptest keeps a failure as text; the typed one is kept here. Shrinking reports the
+    // last sequence that failed, so the last failure kept is the reported sequence's.
+    let last_failure: RefCell<Option<CaseFailure>> = RefCell::new(None);
     let result = runner.run(&strategy, |sequence: Sequence| {
-        one_case(sequence).map_err(TestCaseError::fail)
+        one_case(sequence).map_err(|failure| {
+            let message = failure.to_string();
+            *last_failure.borrow_mut() = Some(failure);
+            TestCaseError::fail(message)
+        })
     });
     let failure = match result {
         Ok(()) => None,
-        Err(TestError::Fail(reason, (state, transitions, _))) => {
-            let (transitions, reason) =
-                minimize(state, transitions, reason.message().to_owned(), one_case);
-            Some(render_failure(&reason, &transitions, options.seed))
-        }
-        Err(TestError::Abort(reason)) => Some(format!("the run was aborted: {reason}")),
+        Err(TestError::Fail(reason, (state, transitions, _))) => match last_failure.take() {
+            Some(cause) => {
+                let (transitions, cause) = minimize(state, transitions, cause, one_case);
+                Some(LifecycleFailure::Case {
+                    transitions,
+                    cause,
+                    seed: options.seed,
+                })
+            }
+            // Every failing case is kept above; proptest failing without one is its own doing.
+            None => Some(LifecycleFailure::Aborted(reason.message().to_owned())),
+        },
+        Err(TestError::Abort(reason)) => Some(LifecycleFailure::Aborted(reason.to_string())),
     };
     LifecycleReport {
         cases_run: cases_run.get(),
@@ -182,7 +257,7 @@ pub fn run(
 }
 
 /// One case on one target, checked against the model after every step.
-fn run_case(target: &CaseTarget, (state, transitions, seen): Sequence) -> Result<(), String> {
+fn run_case(target: &CaseTarget, (state, transitions, seen): Sequence) -> Result<(), CaseFailure> {
     let mut session = target.begin_case()?;
     let mut state = state;
     let mut outcome = Ok(());
@@ -199,7 +274,11 @@ fn run_case(target: &CaseTarget, (state, transitions, seen): Sequence) -> Result
             })
             .and_then(|()| session.check_deliveries(&events));
         if let Err(mismatch) = checked {
-            outcome = Err(render_mismatch(step, transition, &mismatch));
+            outcome = Err(CaseFailure::Mismatch {
+                step,
+                transition: transition.clone(),
+                mismatch,
+            });
             break;
         }
     }
@@ -214,7 +293,7 @@ fn run_differential(
     first: &CaseTarget,
     second: &CaseTarget,
     (state, transitions, seen): Sequence,
-) -> Result<(), String> {
+) -> Result<(), CaseFailure> {
     let mut left = first.begin_case()?;
     let mut right = second.begin_case()?;
     let mut state = state;
@@ -239,10 +318,12 @@ fn run_differential(
                 } else {
                     ("second", "first")
                 };
-                outcome = Err(format!(
-                    "step {}: {transition}\n  the user exists on the {has} target but not on the {lacks}",
-                    step + 1
-                ));
+                outcome = Err(CaseFailure::OneSided {
+                    step,
+                    transition: transition.clone(),
+                    has,
+                    lacks,
+                });
                 break;
             }
         }
@@ -253,12 +334,12 @@ fn run_differential(
         let a = left.perform(&state, transition);
         let b = right.perform(&state, transition);
         if statuses(&a) != statuses(&b) {
-            outcome = Err(format!(
-                "step {}: {transition}\n  first target answered {:?}, second target answered {:?}",
-                step + 1,
-                statuses(&a),
-                statuses(&b)
-            ));
+            outcome = Err(CaseFailure::Differs {
+                step,
+                transition: transition.clone(),
+                first: statuses(&a),
+                second: statuses(&b),
+            });
             break;
         }
         state = state.apply(transition);
@@ -290,9 +371,9 @@ fn render_mismatch(step: usize, transition: &Transition, mismatch: &Mismatch) ->
 fn minimize(
     initial: ModelState,
     mut transitions: Vec<Transition>,
-    mut reason: String,
-    mut still_fails: impl FnMut(Sequence) -> Result<(), String>,
-) -> (Vec<Transition>, String) {
+    mut reason: CaseFailure,
+    mut still_fails: impl FnMut(Sequence) -> Result<(), CaseFailure>,
+) -> (Vec<Transition>, CaseFailure) {
     let mut index = 0;
     while index < transitions.len() {
         let mut candidate = transitions.clone();
@@ -314,7 +395,7 @@ fn minimize(
     (transitions, reason)
 }
 
-fn render_failure(reason: &str, transitions: &[Transition], seed: u64) -> String {
+fn render_failure(reason: &CaseFailure, transitions: &[Transition], seed: u64) -> String {
     let mut text = format!("minimal failing sequence ({} steps):\n", transitions.len());
     for (i, transition) in transitions.iter().enumerate() {
         let _ = writeln!(text, "  {:>2}. {transition}", i + 1);

@@ -12,20 +12,42 @@ use serde_json::Value;
 /// Variables available to templates.
 pub type Vars = BTreeMap<String, Value>;
 
+/// A `{{variable}}` template that cannot be filled in.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A `{{` without its `}}`.
+    #[error("unclosed `{{{{` in `{text}`")]
+    Unclosed {
+        /// The whole template.
+        text: String,
+    },
+    /// A variable neither discovered nor captured (yet).
+    #[error("unknown variable `{name}` in `{text}`")]
+    UnknownVariable {
+        /// The variable.
+        name: String,
+        /// The whole template.
+        text: String,
+    },
+}
+
 /// Replaces `{{name}}` in `text` with the variables' values.
-pub fn render(text: &str, vars: &Vars) -> Result<String, String> {
+pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed `{{{{` in `{text}`"))?;
+        let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed {
+            text: text.to_owned(),
+        })?;
         let name = after[..end].trim();
         let value = vars
             .get(name)
-            .ok_or_else(|| format!("unknown variable `{name}` in `{text}`"))?;
+            .ok_or_else(|| TemplateError::UnknownVariable {
+                name: name.to_owned(),
+                text: text.to_owned(),
+            })?;
         match value {
             Value::String(s) => out.push_str(s),
             other => out.push_str(&other.to_string()),
@@ -50,14 +72,14 @@ const STRING_MATCHERS: [&str; 7] = [
 const ARRAY_MATCHERS: [&str; 4] = ["$some", "$none", "$each", "$length"];
 
 /// The names of the variables `text` uses, or why a `{{` is malformed (checked at load time).
-pub fn variables(text: &str) -> Result<Vec<&str>, String> {
+pub fn variables(text: &str) -> Result<Vec<&str>, TemplateError> {
     let mut names = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed `{{{{` in `{text}`"))?;
+        let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed {
+            text: text.to_owned(),
+        })?;
         names.push(after[..end].trim());
         rest = &after[end + 2..];
     }
@@ -99,7 +121,7 @@ pub fn check_matchers(expected: &Value) -> Result<(), String> {
 
 /// Renders every string in a JSON value. A string that is exactly `{{name}}` takes the
 /// variable's JSON value, so `"id": "{{user_id}}"` sends a number.
-pub fn render_value(value: &Value, vars: &Vars) -> Result<Value, String> {
+pub fn render_value(value: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     Ok(match value {
         Value::String(s) => {
             let trimmed = s.trim();
@@ -121,7 +143,7 @@ pub fn render_value(value: &Value, vars: &Vars) -> Result<Value, String> {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), render_value(v, vars)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, TemplateError>>()?,
         ),
         other => other.clone(),
     })
@@ -295,9 +317,22 @@ mod tests {
             render_value(&json!({"id": "{{id}}", "n": "x-{{name}}"}), &vars).unwrap(),
             json!({"id": 42, "n": "x-Ada"})
         );
-        assert!(render("{{missing}}", &vars)
-            .unwrap_err()
-            .contains("unknown variable `missing`"));
+        let unknown = render("x-{{missing}}", &vars).unwrap_err();
+        assert_eq!(
+            unknown,
+            TemplateError::UnknownVariable {
+                name: "missing".to_owned(),
+                text: "x-{{missing}}".to_owned()
+            }
+        );
+        assert_eq!(
+            unknown.to_string(),
+            "unknown variable `missing` in `x-{{missing}}`"
+        );
+        assert_eq!(
+            variables("/users/{{id").unwrap_err().to_string(),
+            "unclosed `{{` in `/users/{{id`"
+        );
     }
 
     #[test]

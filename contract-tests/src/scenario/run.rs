@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::matching::{mismatches, render, render_value, Vars};
+use super::matching::{mismatches, render, render_value, TemplateError, Vars};
 use super::schema::{
     Auth, Capture, DeliveriesSpec, ReceiverSpec, RequestSpec, Scenario, Step, DISCOVERED_VARS,
 };
@@ -289,7 +289,7 @@ impl Runner {
             let (method, mut url, headers, body) = prepare(request, vars).map_err(|e| {
                 failure(
                     format!("{} {}", request.method, request.path),
-                    vec![e],
+                    vec![e.to_string()],
                     vars,
                 )
             })?;
@@ -324,7 +324,7 @@ impl Runner {
                     });
                 }
                 if let Err(e) = capture(step, &response, vars) {
-                    return Err(failure(description.clone(), vec![e], vars));
+                    return Err(failure(description.clone(), vec![e.to_string()], vars));
                 }
                 let follow = step.repeat.as_ref().and_then(|r| r.follow.as_deref());
                 let max = step.repeat.as_ref().and_then(|r| r.max).unwrap_or(100);
@@ -427,7 +427,7 @@ fn delivery_problems(spec: &DeliveriesSpec, delivered: &[Delivered], vars: &Vars
         let expected = match render_value(expected, vars) {
             Ok(expected) => expected,
             Err(err) => {
-                problems.push(err);
+                problems.push(err.to_string());
                 continue;
             }
         };
@@ -439,7 +439,7 @@ fn delivery_problems(spec: &DeliveriesSpec, delivered: &[Delivered], vars: &Vars
         );
     }
     for (name, value) in &spec.headers {
-        let wanted = render(value, vars).unwrap_or_else(|e| e);
+        let wanted = render(value, vars).unwrap_or_else(|e| e.to_string());
         for (i, delivery) in delivered.iter().enumerate() {
             let got = delivery.headers.get(&name.to_ascii_lowercase());
             if got != Some(&wanted) {
@@ -493,10 +493,20 @@ fn variables(discovery: &Discovery, config: &ClientConfig) -> Result<Vars> {
 /// A request ready to send: method, URL, extra headers, body.
 type Prepared = (Method, String, Vec<(String, String)>, RequestBody);
 
+/// Why a step's request could not be built.
+#[derive(Debug, thiserror::Error)]
+enum PrepareError {
+    /// Not an HTTP method (loading refuses those, so only a scenario built in code gets here).
+    #[error(transparent)]
+    Method(#[from] axum::http::method::InvalidMethod),
+    /// A `{{variable}}` that cannot be filled in.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
 /// The request of a step with its variables filled in.
-fn prepare(spec: &RequestSpec, vars: &Vars) -> Result<Prepared, String> {
-    let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
-        .map_err(|e| e.to_string())?;
+fn prepare(spec: &RequestSpec, vars: &Vars) -> Result<Prepared, PrepareError> {
+    let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())?;
     let mut url = render(&spec.path, vars)?;
     if !spec.query.is_empty() {
         let mut query = form_urlencoded::Serializer::new(String::new());
@@ -513,14 +523,14 @@ fn prepare(spec: &RequestSpec, vars: &Vars) -> Result<Prepared, String> {
         .headers
         .iter()
         .map(|(k, v)| Ok((k.clone(), render(v, vars)?)))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, TemplateError>>()?;
     let body = if let Some(json) = &spec.json {
         RequestBody::Json(render_value(json, vars)?)
     } else if let Some(form) = &spec.form {
         RequestBody::Form(
             form.iter()
                 .map(|(k, v)| Ok((render(k, vars)?, render(v, vars)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, TemplateError>>()?,
         )
     } else if let Some(parts) = &spec.multipart {
         let mut texts = Vec::new();
@@ -580,7 +590,7 @@ fn check(step: &Step, response: &ApiResponse, vars: &Vars) -> Vec<String> {
             ));
         }
         if let Some(wanted) = &expectation.equals {
-            let wanted = render(wanted, vars).unwrap_or_else(|e| e);
+            let wanted = render(wanted, vars).unwrap_or_else(|e| e.to_string());
             if value != Some(wanted.as_str()) {
                 problems.push(format!("header {name}: expected {wanted:?}, got {value:?}"));
             }
@@ -604,84 +614,125 @@ fn check(step: &Step, response: &ApiResponse, vars: &Vars) -> Vec<String> {
                     .into_iter()
                     .map(|p| format!("json {p}")),
             ),
-            Err(err) => problems.push(err),
+            Err(err) => problems.push(err.to_string()),
         }
     }
     problems
 }
 
+/// A capture the answer cannot satisfy; each names the variable.
+#[derive(Debug, thiserror::Error)]
+enum CaptureError {
+    /// No value at the JSON pointer.
+    #[error("capture {name}: nothing at {pointer}")]
+    NothingAt { name: String, pointer: String },
+    /// The header (or `Link` relation) is missing.
+    #[error("capture {name}: no header {header}")]
+    NoHeader { name: String, header: String },
+    /// The header's value does not match the capture's regex.
+    #[error("capture {name}: {header} {text:?} does not match /{pattern}/")]
+    NoMatch {
+        name: String,
+        header: String,
+        text: String,
+        pattern: String,
+    },
+    /// No element of the array matches the capture's filter.
+    #[error("capture {name}: no element of {pointer} matches {filter}")]
+    NoElement {
+        name: String,
+        pointer: String,
+        filter: Value,
+    },
+    /// The filter's `{{variables}}` cannot be filled in.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
 /// Reads the step's captures from `response` into `vars`.
-fn capture(step: &Step, response: &ApiResponse, vars: &mut Vars) -> Result<(), String> {
+fn capture(step: &Step, response: &ApiResponse, vars: &mut Vars) -> Result<(), CaptureError> {
     for (name, spec) in &step.capture {
-        let value = match spec {
-            Capture::Pointer(pointer) => response
-                .body
-                .pointer(pointer)
-                .cloned()
-                .ok_or_else(|| format!("capture {name}: nothing at {pointer}"))?,
-            Capture::Spec(spec) => {
-                if let Some(header) = &spec.header {
-                    let text = match &spec.rel {
-                        Some(rel) => response.link(rel),
-                        None => response.header(header).map(str::to_owned),
-                    };
-                    let text = text.ok_or_else(|| format!("capture {name}: no header {header}"))?;
-                    let text = match &spec.regex {
-                        Some(pattern) => regex::Regex::new(pattern)
-                            .ok()
-                            .and_then(|re| {
-                                re.captures(&text)?.get(1).map(|m| m.as_str().to_owned())
-                            })
-                            .ok_or_else(|| {
-                                format!(
-                                    "capture {name}: {header} {text:?} does not match /{pattern}/"
-                                )
-                            })?,
-                        None => text,
-                    };
-                    text.parse::<u64>()
-                        .map(|n| json!(n))
-                        .unwrap_or(Value::String(text))
-                } else {
-                    let pointer = spec.pointer.as_deref().unwrap_or("");
-                    let target = response
-                        .body
-                        .pointer(pointer)
-                        .ok_or_else(|| format!("capture {name}: nothing at {pointer}"))?;
-                    if spec.count {
-                        let count = target.as_array().map_or(0, Vec::len) as u64;
-                        let before = if spec.accumulate {
-                            vars.get(name).and_then(Value::as_u64).unwrap_or(0)
-                        } else {
-                            0
+        let value =
+            match spec {
+                Capture::Pointer(pointer) => {
+                    response.body.pointer(pointer).cloned().ok_or_else(|| {
+                        CaptureError::NothingAt {
+                            name: name.clone(),
+                            pointer: pointer.clone(),
+                        }
+                    })?
+                }
+                Capture::Spec(spec) => {
+                    if let Some(header) = &spec.header {
+                        let text = match &spec.rel {
+                            Some(rel) => response.link(rel),
+                            None => response.header(header).map(str::to_owned),
                         };
-                        json!(before + count)
-                    } else {
-                        let filter = spec
-                            .filter
-                            .as_ref()
-                            .map(|f| render_value(f, vars))
-                            .transpose()?;
-                        let picked = match (&filter, target.as_array()) {
-                            (Some(filter), Some(items)) => items
-                                .iter()
-                                .find(|item| mismatches(filter, Some(item)).is_empty())
-                                .ok_or_else(|| {
-                                    format!(
-                                        "capture {name}: no element of {pointer} matches {filter}"
-                                    )
+                        let text = text.ok_or_else(|| CaptureError::NoHeader {
+                            name: name.clone(),
+                            header: header.clone(),
+                        })?;
+                        let text = match &spec.regex {
+                            Some(pattern) => regex::Regex::new(pattern)
+                                .ok()
+                                .and_then(|re| {
+                                    re.captures(&text)?.get(1).map(|m| m.as_str().to_owned())
+                                })
+                                .ok_or_else(|| CaptureError::NoMatch {
+                                    name: name.clone(),
+                                    header: header.clone(),
+                                    text: text.clone(),
+                                    pattern: pattern.clone(),
                                 })?,
-                            _ => target,
+                            None => text,
                         };
-                        let take = spec.take.as_deref().unwrap_or("");
-                        picked
-                            .pointer(take)
-                            .cloned()
-                            .ok_or_else(|| format!("capture {name}: nothing at {take}"))?
+                        text.parse::<u64>()
+                            .map(|n| json!(n))
+                            .unwrap_or(Value::String(text))
+                    } else {
+                        let pointer = spec.pointer.as_deref().unwrap_or("");
+                        let target = response.body.pointer(pointer).ok_or_else(|| {
+                            CaptureError::NothingAt {
+                                name: name.clone(),
+                                pointer: pointer.to_owned(),
+                            }
+                        })?;
+                        if spec.count {
+                            let count = target.as_array().map_or(0, Vec::len) as u64;
+                            let before = if spec.accumulate {
+                                vars.get(name).and_then(Value::as_u64).unwrap_or(0)
+                            } else {
+                                0
+                            };
+                            json!(before + count)
+                        } else {
+                            let filter = spec
+                                .filter
+                                .as_ref()
+                                .map(|f| render_value(f, vars))
+                                .transpose()?;
+                            let picked = match (&filter, target.as_array()) {
+                                (Some(filter), Some(items)) => items
+                                    .iter()
+                                    .find(|item| mismatches(filter, Some(item)).is_empty())
+                                    .ok_or_else(|| CaptureError::NoElement {
+                                        name: name.clone(),
+                                        pointer: pointer.to_owned(),
+                                        filter: filter.clone(),
+                                    })?,
+                                _ => target,
+                            };
+                            let take = spec.take.as_deref().unwrap_or("");
+                            picked.pointer(take).cloned().ok_or_else(|| {
+                                CaptureError::NothingAt {
+                                    name: name.clone(),
+                                    pointer: take.to_owned(),
+                                }
+                            })?
+                        }
                     }
                 }
-            }
-        };
+            };
         vars.insert(name.clone(), value);
     }
     Ok(())

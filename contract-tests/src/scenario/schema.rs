@@ -493,7 +493,7 @@ impl Scenario {
             }
             for (field, text) in step.templated_strings() {
                 let unknown = matching::variables(text)
-                    .map_err(|e| fail(format!("{at}.{field}"), e))?
+                    .map_err(|e| fail(format!("{at}.{field}"), e.to_string()))?
                     .into_iter()
                     .find(|name| !scope.contains(*name));
                 if let Some(name) = unknown {

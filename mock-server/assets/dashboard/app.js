@@ -32,19 +32,44 @@ async function api(method, path, body) {
   return data;
 }
 
-function showError(error) {
-  const box = $("#error");
-  box.textContent = error ? String(error.message || error) : "";
-  box.hidden = !error;
+// The error bar. A message stays until the user dismisses it or a later action of theirs
+// succeeds: the background refreshes (every second) never clear it, or nobody could read it.
+// `refreshFailures` holds, per refresh, the message of its current failure, shown once: a
+// refresh failing the same way every second neither redraws the bar nor brings it back after
+// a dismissal.
+const refreshFailures = new Map();
+
+const messageOf = (error) => String(error.message || error);
+
+function showError(message) {
+  const text = message || "";
+  // Rewriting the message already shown would only redraw it.
+  if ($("#error-text").textContent !== text) $("#error-text").textContent = text;
+  $("#error").hidden = !message;
 }
 
-/** Runs an action, showing its failure in the error bar. */
+$("#error-dismiss").addEventListener("click", () => showError(null));
+
+/** Runs what the user asked for: its failure shows in the error bar, its success clears it. */
 async function attempt(action) {
   try {
     await action();
     showError(null);
   } catch (error) {
-    showError(error);
+    showError(messageOf(error));
+  }
+}
+
+/** Runs a background refresh: a new failure shows once; a success leaves the error bar alone. */
+async function refreshQuietly(load) {
+  try {
+    await load();
+    refreshFailures.delete(load);
+  } catch (error) {
+    const message = messageOf(error);
+    if (refreshFailures.get(load) === message) return;
+    refreshFailures.set(load, message);
+    showError(message);
   }
 }
 
@@ -76,10 +101,10 @@ function route() {
   refresh();
 }
 
-/** Reloads what the visible view shows. */
+/** Reloads what the visible view shows (opening a view is no action that answers an error). */
 function refresh() {
   const loaders = { requests: pollRequests, directory: loadDirectory, limits: loadApps, control: loadControl };
-  attempt(loaders[current]);
+  refreshQuietly(loaders[current]);
 }
 
 // ---------------------------------------------------------------- clock (header badge)
@@ -495,8 +520,8 @@ route();
 // action only, so a half-typed form is never redrawn under the user; its webhook tables, which
 // the delivery worker changes in the background, are polled.
 setInterval(() => {
-  if (current === "requests") attempt(pollRequests);
-  if (current === "limits") attempt(loadApps);
-  if (current === "control") attempt(loadWebhooks);
-  attempt(loadClock);
+  if (current === "requests") refreshQuietly(pollRequests);
+  if (current === "limits") refreshQuietly(loadApps);
+  if (current === "control") refreshQuietly(loadWebhooks);
+  refreshQuietly(loadClock);
 }, 1000);

@@ -922,7 +922,11 @@ const OPERATIONS: &[Operation] = &[
 /// The `GET /openapi.json` route, its document built once for the state's profile and whether
 /// Crux Connect is served.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
-    let document = Arc::new(document(state.profile(), !state.config().no_crux));
+    let document = Arc::new(document(
+        state.profile(),
+        !state.config().no_crux,
+        state.strict(),
+    ));
     Router::new().route(
         "/openapi.json",
         get(move || {
@@ -932,8 +936,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     )
 }
 
-/// The document for `profile`, with Crux Connect's API when `crux` (not `--no-crux`).
-pub(crate) fn document(profile: Profile, crux: bool) -> Value {
+/// The document for `profile`, with Crux Connect's API when `crux` (not `--no-crux`), and the
+/// 400s only `--strict` answers when `strict`.
+pub(crate) fn document(profile: Profile, crux: bool, strict: bool) -> Value {
     let procore_operations = procore_operations(documented::procore_document());
     let mut paths = Map::new();
     for operation in OPERATIONS {
@@ -941,7 +946,7 @@ pub(crate) fn document(profile: Profile, crux: bool) -> Value {
             continue;
         }
         for path in operation.served.paths(operation.path) {
-            let described = describe(operation, &path, &procore_operations);
+            let described = describe(operation, &path, &procore_operations, strict);
             let item = paths.entry(path).or_insert_with(|| json!({}));
             item[operation.method.to_ascii_lowercase()] = described;
         }
@@ -1016,7 +1021,12 @@ fn procore_operations(procore: &Value) -> Map<String, Value> {
 }
 
 /// The OpenAPI operation object for one of the mock's operations, served at `path`.
-fn describe(operation: &Operation, path: &str, procore: &Map<String, Value>) -> Value {
+fn describe(
+    operation: &Operation,
+    path: &str,
+    procore: &Map<String, Value>,
+    strict: bool,
+) -> Value {
     let rest = path.starts_with("/rest/");
     let company_header =
         rest && !matches!(operation.path, "/rest/v1.0/companies" | "/rest/v1.0/me");
@@ -1164,7 +1174,7 @@ fn describe(operation: &Operation, path: &str, procore: &Map<String, Value>) -> 
         }
     }
     if operation.served == Served::Crux {
-        for (status, description) in crux_error_statuses(operation) {
+        for (status, description) in crux_error_statuses(operation, strict) {
             let mut response = json!({
                 "description": description,
                 "content": {"application/json": {"schema": crux_error_schema(status)}},
@@ -1257,8 +1267,10 @@ fn crux_error_schema(status: u16) -> Value {
     }
 }
 
-/// The error statuses a Crux operation answers, in the order Crux checks them.
-fn crux_error_statuses(operation: &Operation) -> Vec<(u16, &'static str)> {
+/// The error statuses a Crux operation answers, in the order Crux checks them; a 400 for what
+/// the operation does not take only when the server is `strict` (a lenient one never answers
+/// it where the operation takes no body).
+fn crux_error_statuses(operation: &Operation, strict: bool) -> Vec<(u16, &'static str)> {
     let takes_body = matches!(operation.source, Source::Mock { body: Some(_), .. });
     let mut statuses = Vec::new();
     if operation.path == CRUX_LOGIN {
@@ -1286,11 +1298,10 @@ fn crux_error_statuses(operation: &Operation) -> Vec<(u16, &'static str)> {
             (413, "Body over the size limit"),
             (415, "A body that is not JSON"),
         ]);
-    } else {
+    } else if strict {
         statuses.push((
             400,
-            "With --strict only: each query parameter the operation does not take, named with \
-             its messages",
+            "--strict: each query parameter the operation does not take, named with its messages",
         ));
     }
     statuses

@@ -536,3 +536,169 @@ async fn the_control_view_shows_a_failing_webhook_delivery_until_a_flush_deliver
         })
         .await;
 }
+
+/// The error bar's message while it is shown; `None` while it is hidden.
+async fn shown_error(browser: &Client) -> Option<String> {
+    let script = "const bar = document.querySelector('#error');
+        return bar.hidden ? null : document.querySelector('#error-text').textContent;";
+    match browser.execute(script, vec![]).await.unwrap() {
+        Value::String(message) => Some(message),
+        _ => None,
+    }
+}
+
+/// The clock refresh, every second, cleared the error bar: an error was gone before anyone
+/// could read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_stays_through_refreshes_until_dismissed_or_a_later_action_succeeds() {
+    let app = TestApp::frozen().await;
+    let page = format!("{}#control", app.url("/__admin/ui"));
+    Browser::start()
+        .await
+        .run(|browser| async move {
+            browser.goto(&page).await.unwrap();
+            wait_for(&browser, "#clock-state", |t| first_is(t, |x| x == "frozen")).await;
+            type_into(&browser, "#fault-path", "no-slash").await;
+            click(&browser, "#fault-add button").await;
+            let shown = wait_for(&browser, "#error-text", |t| {
+                first_is(t, |x| x.contains("path"))
+            })
+            .await;
+
+            // Three refreshes go by: each shows, in the header, a time only the admin API set.
+            for second in 1..=3 {
+                let (status, _) = admin(
+                    &app,
+                    Method::POST,
+                    "/__admin/clock/advance",
+                    Some(json!({"seconds": 1})),
+                )
+                .await;
+                assert_eq!(status, 200);
+                let now = format!("2030-01-01T00:00:0{second}.000Z");
+                wait_for(&browser, "#clock-badge", |t| {
+                    first_is(t, |x| x.starts_with(&now))
+                })
+                .await;
+            }
+            assert_eq!(
+                shown_error(&browser).await.as_deref(),
+                Some(shown[0].as_str()),
+                "the refreshes left the error shown"
+            );
+            screenshot(&browser, "error").await;
+
+            // Dismissed, it goes, and the refreshes do not bring it back.
+            click(&browser, "#error-dismiss").await;
+            assert_eq!(shown_error(&browser).await, None);
+            let (status, _) = admin(
+                &app,
+                Method::POST,
+                "/__admin/clock/advance",
+                Some(json!({"seconds": 1})),
+            )
+            .await;
+            assert_eq!(status, 200);
+            wait_for(&browser, "#clock-badge", |t| {
+                first_is(t, |x| x.starts_with("2030-01-01T00:00:04.000Z"))
+            })
+            .await;
+            assert_eq!(shown_error(&browser).await, None);
+
+            // The same mistake shows it again; the user's next action that succeeds clears it.
+            click(&browser, "#fault-add button").await;
+            poll("the error to show again", || async {
+                shown_error(&browser)
+                    .await
+                    .filter(|shown| shown.contains("path"))
+            })
+            .await;
+            type_into(&browser, "#fault-path", "/rest/v1.0/me").await;
+            type_into(&browser, "#fault-status", "503").await;
+            click(&browser, "#fault-add button").await;
+            wait_for(&browser, "#faults-body tr[data-fault]", |rows| {
+                rows.len() == 1
+            })
+            .await;
+            poll("the error bar to clear", || async {
+                shown_error(&browser).await.is_none().then_some(())
+            })
+            .await;
+        })
+        .await;
+}
+
+/// Counts, in the page, the requests it starts (`window.fetches`) and the changes to its error
+/// bar (`window.errorBarChanges`), so a test can wait for refreshes it cannot see otherwise.
+const COUNT_FETCHES_AND_ERROR_BAR_CHANGES: &str = "
+    window.fetches = 0;
+    const fetchOriginal = window.fetch;
+    window.fetch = (...args) => { window.fetches += 1; return fetchOriginal(...args); };
+    window.errorBarChanges = 0;
+    new MutationObserver((changes) => { window.errorBarChanges += changes.length; })
+        .observe(document.querySelector('#error'),
+                 { subtree: true, childList: true, characterData: true, attributes: true });";
+
+/// A number the page keeps in `window[name]`.
+async fn page_count(browser: &Client, name: &str) -> u64 {
+    let value = browser
+        .execute(&format!("return window.{name};"), vec![])
+        .await
+        .unwrap();
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("window.{name} is {value}"))
+}
+
+/// Waits until the page has started `more` requests beyond `since`.
+async fn wait_for_fetches(browser: &Client, since: u64, more: u64) {
+    poll(&format!("{more} more requests from the page"), || async {
+        (page_count(browser, "fetches").await >= since + more).then_some(())
+    })
+    .await;
+}
+
+/// With the mock gone, every refresh failed and rewrote the error bar each second; a failure
+/// that persists now shows once, stays put, and stays away once dismissed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_keeps_failing_shows_its_error_once() {
+    let app = TestApp::frozen().await;
+    let page = format!("{}#control", app.url("/__admin/ui"));
+    Browser::start()
+        .await
+        .run(|browser| async move {
+            browser.goto(&page).await.unwrap();
+            wait_for(&browser, "#clock-state", |t| first_is(t, |x| x == "frozen")).await;
+            browser
+                .execute(COUNT_FETCHES_AND_ERROR_BAR_CHANGES, vec![])
+                .await
+                .unwrap();
+            assert_eq!(shown_error(&browser).await, None);
+
+            // The mock stops: the page's refreshes fail from now on.
+            tokio::task::spawn_blocking(move || drop(app))
+                .await
+                .unwrap();
+            let shown = poll("the refresh's error", || shown_error(&browser)).await;
+            let changes = page_count(&browser, "errorBarChanges").await;
+            let fetches = page_count(&browser, "fetches").await;
+            // Three seconds of refreshes (three requests each on this view), all failing.
+            wait_for_fetches(&browser, fetches, 9).await;
+            assert_eq!(shown_error(&browser).await, Some(shown));
+            assert_eq!(
+                page_count(&browser, "errorBarChanges").await,
+                changes,
+                "failing again the same way does not redraw the error bar"
+            );
+
+            click(&browser, "#error-dismiss").await;
+            let fetches = page_count(&browser, "fetches").await;
+            wait_for_fetches(&browser, fetches, 9).await;
+            assert_eq!(
+                shown_error(&browser).await,
+                None,
+                "a dismissed error does not come back while the failure goes on"
+            );
+        })
+        .await;
+}

@@ -477,11 +477,17 @@ async fn crux_answers_validate_against_the_document() {
 }
 
 /// Every API operation (Procore's, the webhooks', Crux's) declares the optional
-/// `X-Procore-Mock-Warning` header on each of its answers and the 400 `--strict` can answer;
-/// the control plane, OAuth and the document itself do not warn and declare neither.
+/// `X-Procore-Mock-Warning` header on each of its answers and, on a `--strict` server, the
+/// 400 strict mode answers; the control plane, OAuth and the document itself do not warn and
+/// declare neither.
 #[tokio::test]
 async fn every_api_operation_declares_the_warning_header_and_the_strict_400() {
-    let document = document_of(&TestApp::spawn().await).await;
+    let config = Config {
+        strict: true,
+        ..Config::default()
+    };
+    let app = TestApp::start_server(MockServer::builder().config(config).start()).await;
+    let document = document_of(&app).await;
     let declared = &document["components"]["headers"]["X-Procore-Mock-Warning"];
     assert_eq!(declared["required"], false);
     assert_eq!(declared["schema"]["type"], "string");
@@ -509,6 +515,15 @@ async fn every_api_operation_declares_the_warning_header_and_the_strict_400() {
         }
     }
     assert!(api_operations > 40, "{api_operations} API operations");
+    // A lenient server never answers a Crux read with a 400, so its document does not say it
+    // may; Procore's operations declare their 400 either way (a malformed parameter).
+    let lenient = document_of(&TestApp::spawn().await).await;
+    assert!(lenient["paths"]["/organizations/users/all/"]["get"]["responses"]["400"].is_null());
+    let users = &lenient["paths"]["/rest/v1.0/companies/{company_id}/users"]["get"];
+    assert!(users["responses"]["400"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("--strict"));
 }
 
 /// The query parameters the document marks as documented by Procore and not applied by the

@@ -7,12 +7,17 @@ use crate::helpers::*;
 
 /// Starts the binary on a free port and returns it with its base URL from the ready line.
 fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    start_logging(args, env, Stdio::null())
+}
+
+/// [`start`], with the binary's log (stderr) going to `log`.
+fn start_logging(args: &[&str], env: &[(&str, &str)], log: Stdio) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_procore-mock"))
         .args(["--port", "0"])
         .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -276,6 +281,86 @@ async fn a_kill_during_saves_leaves_a_state_file_the_mock_starts_from() {
     token_at(&client, &url, ADMIN_APP).await;
     assert!(terminate(&mut restarted).success());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A `kill -9` mid-save left the save's temporary file beside the state file for good: no
+/// start ever cleared it.
+#[tokio::test]
+async fn a_start_removes_temporaries_of_dead_savers_and_nothing_else() {
+    let dir = std::env::temp_dir().join(format!("procore-mock-leftovers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(procore_mock::Fixture::DEFAULT_JSON).unwrap();
+    assert_eq!(state["companies"][0]["users"][3]["id"], JANE);
+    state["companies"][0]["users"][3]["last_name"] = serde_json::json!("FromTheStateFile");
+    std::fs::write(&file, state.to_string()).unwrap();
+    // A process that has exited (and been reaped): its id names no live process.
+    let mut finished = Command::new("true").spawn().unwrap();
+    finished.wait().unwrap();
+    let dead = finished.id();
+    let abandoned = format!(".state.json.{dead}-3.tmp");
+    // This test process is alive: as if another mock sharing the file were saving now.
+    let in_progress = format!(".state.json.{}-0.tmp", std::process::id());
+    let unrelated = [
+        format!(".other.json.{dead}-0.tmp"),
+        format!(".state.json.{dead}-3.tmp.bak"),
+        format!("state.json.{dead}-3.tmp"),
+        "notes.txt".to_owned(),
+    ];
+    for name in unrelated.iter().chain([&abandoned, &in_progress]) {
+        std::fs::write(dir.join(name), "{\"companies\": [").unwrap();
+    }
+    let log_path =
+        std::env::temp_dir().join(format!("procore-mock-leftovers-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).unwrap();
+
+    let (mut child, url) = start_logging(
+        &["--state-file", file.to_str().unwrap()],
+        &[("RUST_LOG", "info")],
+        log.into(),
+    );
+    let mut remaining: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let client = reqwest::Client::new();
+    let token = token_at(&client, &url, ADMIN_APP).await;
+    let jane: serde_json::Value = client
+        .get(format!("{url}/rest/v1.0/companies/{COMPANY}/users/{JANE}"))
+        .bearer_auth(&token)
+        .header("Procore-Company-Id", COMPANY.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Stopped before anything is asserted, so a failure leaves no process behind.
+    assert!(terminate(&mut child).success());
+    remaining.sort();
+    let mut expected: Vec<String> = unrelated
+        .iter()
+        .cloned()
+        .chain([in_progress, "state.json".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(
+        remaining, expected,
+        "only the dead saver's temporary is gone"
+    );
+    assert_eq!(
+        jane["last_name"], "FromTheStateFile",
+        "the state file loaded"
+    );
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("removed the temporary file of a save that was interrupted")
+            && log.contains(&abandoned),
+        "{log}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&log_path).unwrap();
 }
 
 #[tokio::test]

@@ -3,21 +3,28 @@
 The wheel installs the binary beside the Python scripts of the environment (maturin's ``bin``
 bindings); :func:`serve` runs it on a free port, waits for its one ready line on stdout, and
 stops it with SIGTERM (a graceful shutdown, which also writes a state file) when the block ends.
+On Linux the mock also gets SIGTERM when the Python process that started it dies without
+stopping it (a SIGKILLed pytest), so it never outlives its parent holding its port.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit
@@ -38,6 +45,17 @@ _READY_LINE = re.compile(r"procore-mock listening on (?P<url>http://\S+)")
 _SERVER_ENV_PREFIX = "PROCORE_MOCK_"
 
 Profile = Literal["documented", "official"]
+
+#: A duration option: seconds, or a :class:`~datetime.timedelta`.
+Duration = float | timedelta
+
+# What the mock's --shutdown-grace is when not given, and how much longer stop() waits for the
+# mock to save its state and exit after that grace has run out, before it kills the mock.
+_DEFAULT_SHUTDOWN_GRACE = 10.0
+_STOP_MARGIN = 10.0
+
+# prctl(2) option: the signal the calling process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 class ProcoreMockError(Exception):
@@ -96,10 +114,12 @@ class ProcoreMock(AdminApi):
         request)."""
         return self._process.logs()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         """Stops the mock (SIGTERM, then SIGKILL after ``timeout`` seconds) and waits for it.
 
-        Safe to call twice. The process is gone when this returns, whatever happens.
+        Safe to call twice. The process is gone when this returns, whatever happens. The
+        default ``timeout`` is the mock's ``shutdown_grace`` (10 s unless set) plus 10 s, so a
+        mock waiting out the grace for a stalled client still gets to write its state file.
 
         Raises:
             ProcoreMockError: the mock had exited on its own before (a crash), did not stop
@@ -113,7 +133,9 @@ class _MockProcess:
     """The operating-system side of a mock: the process, the thread reading its stdout, the
     file holding its stderr, and temporary files to remove once it is gone."""
 
-    def __init__(self, command: list[str], env: dict[str, str], temporary_files: list[Path]) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], temporary_files: list[Path], stop_timeout: float
+    ) -> None:
         # stderr goes to a file, which never fills up and blocks the mock. The mock appends to
         # it and logs() reads it through its own handle, so neither moves the other's offset.
         handle, log_name = tempfile.mkstemp(prefix="procore-mock-", suffix=".log")
@@ -121,6 +143,7 @@ class _MockProcess:
         self._log_path = Path(log_name)
         self._temporary_files = [*temporary_files, self._log_path]
         self._final_log: str | None = None
+        self._stop_timeout = stop_timeout
         try:
             with self._log_path.open("ab") as log:  # the process holds its own descriptor
                 self._popen = subprocess.Popen(
@@ -132,6 +155,7 @@ class _MockProcess:
                     text=True,
                     encoding="utf-8",
                     errors="replace",
+                    preexec_fn=_die_with_parent(),
                 )
         except OSError as err:
             _remove(self._temporary_files)
@@ -181,10 +205,12 @@ class _MockProcess:
             raise
         return ready["url"]
 
-    def stop(self, timeout: float) -> None:
+    def stop(self, timeout: float | None) -> None:
         """Graceful stop; see :meth:`ProcoreMock.stop`."""
         if self._stopped:
             return
+        if timeout is None:
+            timeout = self._stop_timeout
         problem = None
         exited_early = self._popen.poll()
         if exited_early is not None:
@@ -237,8 +263,17 @@ def serve(
     max_body_bytes: int | None = None,
     max_avatar_bytes: int | None = None,
     journal_size: int | None = None,
+    journal_max_bytes: int | None = None,
     admin_token: str | None = None,
     state_file: str | os.PathLike[str] | None = None,
+    strict: bool = False,
+    no_crux: bool = False,
+    webhook_timeout_ms: int | None = None,
+    webhook_queue_size: int | None = None,
+    header_read_timeout: Duration | None = None,
+    idle_timeout: Duration | None = None,
+    body_read_timeout: Duration | None = None,
+    shutdown_grace: Duration | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     binary: str | os.PathLike[str] | None = None,
@@ -262,8 +297,19 @@ def serve(
         max_body_bytes: larger request bodies get 413.
         max_avatar_bytes: larger avatar uploads get 413.
         journal_size: requests kept for :meth:`ProcoreMock.journal`.
+        journal_max_bytes: bytes the journal may hold; the oldest entries give way first.
         admin_token: guard ``/__admin`` with this bearer token (the helpers send it).
         state_file: load at start if present; written on stop and by ``save_state()``.
+        strict: refuse (400, naming them) query parameters and body fields a request does not
+            take, instead of ignoring them with an ``X-Procore-Mock-Warning`` header.
+        no_crux: do not serve the Crux Connect API (its paths answer 404).
+        webhook_timeout_ms: how long a webhook receiver has to answer a delivery.
+        webhook_queue_size: most webhook events waiting per company; more are dropped.
+        header_read_timeout: time a client has to send a request's head once it has begun.
+        idle_timeout: a keep-alive connection idle this long between requests is closed.
+        body_read_timeout: time a client has to send a request's whole body (slower: 408).
+        shutdown_grace: on stop, how long requests in flight may take before the mock saves
+            its state and exits anyway.
         host: the address to bind; loopback by default.
         port: 0 (the default) picks a free port, so mocks can run side by side.
         binary: the ``procore-mock`` executable; default :func:`find_binary`.
@@ -290,16 +336,27 @@ def serve(
         "max-body-bytes": max_body_bytes,
         "max-avatar-bytes": max_avatar_bytes,
         "journal-size": journal_size,
+        "journal-max-bytes": journal_max_bytes,
         "admin-token": admin_token,
         "state-file": state_file,
+        "webhook-timeout-ms": webhook_timeout_ms,
+        "webhook-queue-size": webhook_queue_size,
+        "header-read-timeout": _duration_flag(header_read_timeout),
+        "idle-timeout": _duration_flag(idle_timeout),
+        "body-read-timeout": _duration_flag(body_read_timeout),
+        "shutdown-grace": _duration_flag(shutdown_grace),
     }
+    # One `--name=value` word each: a value that starts with "-" is never taken for a flag.
     for name, value in flags.items():
         if value is not None:
-            command += [f"--{name}", os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
+            command.append(f"--{name}={os.fspath(value) if isinstance(value, os.PathLike) else value}")
+    switches = {"strict": strict, "no-crux": no_crux}
+    command += [f"--{name}" for name, on in switches.items() if on]
     child_env = {key: value for key, value in os.environ.items() if not key.startswith(_SERVER_ENV_PREFIX)}
     child_env.update(env or {})
 
-    process = _MockProcess(command, child_env, temporary_files)
+    grace = _DEFAULT_SHUTDOWN_GRACE if shutdown_grace is None else _seconds(shutdown_grace)
+    process = _MockProcess(command, child_env, temporary_files, stop_timeout=grace + _STOP_MARGIN)
     mock = ProcoreMock(process.wait_ready(startup_timeout), process, admin_token)
     try:
         yield mock
@@ -352,6 +409,54 @@ def _read_stdout(stream: IO[str] | None, first_line: queue.Queue[str]) -> None:
             pass
     except (OSError, ValueError):
         pass  # the pipe was closed under the reader: nothing left to drain
+
+
+def _seconds(duration: Duration) -> float:
+    return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+
+
+def _duration_flag(duration: Duration | None) -> str | None:
+    """A duration as the binary's flags take it (``1.5s``); it refuses a negative one."""
+    return None if duration is None else f"{_seconds(duration):f}s"
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs between fork and exec so that, on Linux, it gets SIGTERM (a
+    graceful stop, which writes its state file) when the process that started it dies without
+    stopping it: a SIGKILLed pytest must not leave an orphaned mock holding its port.
+
+    The signal follows the *thread* that started the mock, so a mock started from a thread
+    that exits before the mock is stopped is stopped too (a ``with serve()`` block cannot
+    outlive its thread). Elsewhere there is no such call and None is returned: there an
+    orphaned mock runs until it is killed.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        # The parent may have died between fork and prctl: then no signal would ever come.
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return die_with_parent
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """Linux's ``prctl(2)``, looked up once in the parent so the child only makes the call;
+    None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
 
 
 def _write_temporary_fixture(document: Mapping[str, Any]) -> Path:
