@@ -376,6 +376,14 @@ async fn create_trigger(
     body: RequestBody,
 ) -> Result<Response, ApiError> {
     in_scope(&state, &caller, &url, &body, |call| {
+        // Procore's guide has the payload version beside `trigger` in this body; the trigger
+        // takes its hook's version, so it is only checked.
+        if let Some(version) = param(&body, &url, "api_version") {
+            let version = version
+                .as_str()
+                .ok_or_else(|| ApiError::bad_field("api_version", "must be a string"))?;
+            rules::validate_api_version(version)?;
+        }
         let trigger = body.root("trigger")?;
         let (resource_name, event_type) = params::trigger_names(&trigger)?;
         settle(&state, &url, &body, Some(("trigger", &trigger)))?;

@@ -477,6 +477,24 @@ async fn webhook_hooks_and_triggers_name_unknown_fields_and_parameters() {
         .await;
     assert_eq!(trigger.status(), 201);
     assert_eq!(warning(&trigger), Some("ignored: trigger[resource_id]"));
+    // Procore's guide sends `api_version` beside `trigger`: read and checked, not warned about.
+    let documented = app
+        .post_json(
+            &format!("/rest/v1.0/webhooks/hooks/{hook}/triggers"),
+            &json!({"company_id": COMPANY, "namespace": "warned", "api_version": "v2",
+                    "trigger": {"resource_name": "Company Users", "event_type": "update"}}),
+        )
+        .await;
+    assert_eq!(documented.status(), 201);
+    assert_eq!(warning(&documented), None);
+    let unknown_version = app
+        .post_json(
+            &format!("/rest/v1.0/webhooks/hooks/{hook}/triggers"),
+            &json!({"company_id": COMPANY, "namespace": "warned", "api_version": "v9",
+                    "trigger": {"resource_name": "Company Users", "event_type": "delete"}}),
+        )
+        .await;
+    assert_eq!(unknown_version.status(), 422);
     let shown = app
         .get(&format!(
             "/rest/v1.0/webhooks/hooks/{hook}?company_id={COMPANY}&namespace=warned"
