@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, Method, Uri};
+use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
 
 /// The query string as ordered pairs, plus what is needed to rebuild absolute URLs.
 ///
@@ -18,10 +18,13 @@ use axum::http::{header, Method, Uri};
 pub struct RequestUrl {
     /// The request's method: with the path, the operation called.
     pub method: Method,
-    /// `scheme://host[:port]` as the client addressed the server.
-    pub origin: String,
-    /// The path, without query.
-    pub path: String,
+    /// The request's URI (cheap to keep: it shares the request's bytes). The origin links are
+    /// built from is only worked out when a link is: most answers have none.
+    uri: Uri,
+    /// The `Host` header, for a URI in origin form (the usual one).
+    host: Option<HeaderValue>,
+    /// Whether a proxy in front said the client spoke HTTPS (`X-Forwarded-Proto`).
+    forwarded_https: Option<bool>,
     /// Decoded query pairs in order (`filters[vendor_id][]` appears once per value).
     pub query: Vec<(String, String)>,
     /// Bit `i` is set once pair `i` has been looked up. A bit set, not a list, so that noting
@@ -33,8 +36,9 @@ impl Clone for RequestUrl {
     fn clone(&self) -> Self {
         Self {
             method: self.method.clone(),
-            origin: self.origin.clone(),
-            path: self.path.clone(),
+            uri: self.uri.clone(),
+            host: self.host.clone(),
+            forwarded_https: self.forwarded_https,
             query: self.query.clone(),
             read: AtomicU64::new(self.read.load(Ordering::Relaxed)),
         }
@@ -49,27 +53,20 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestUrl {
     }
 }
 
+/// Named once: a header looked up by a `&str` name is parsed on every lookup.
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
 impl RequestUrl {
-    /// Reads the URL from a request's method, URI and headers. The host comes from the URI
-    /// when the client sent an absolute form, else from `Host`; the scheme honours
-    /// `X-Forwarded-Proto` so links stay right behind a TLS proxy.
+    /// Reads the URL from a request's method, URI and headers (see [`RequestUrl::origin`]).
     pub fn from_parts(method: &Method, uri: &Uri, headers: &axum::http::HeaderMap) -> Self {
-        let host = uri
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| {
-                headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| "localhost".to_owned());
-        let scheme = headers
-            .get("x-forwarded-proto")
+        let forwarded_https = headers
+            .get(X_FORWARDED_PROTO)
             .and_then(|h| h.to_str().ok())
-            .filter(|s| *s == "https" || *s == "http")
-            .or_else(|| uri.scheme_str())
-            .unwrap_or("http");
+            .and_then(|proto| match proto {
+                "https" => Some(true),
+                "http" => Some(false),
+                _ => None,
+            });
         let query = uri
             .query()
             .map(|q| {
@@ -80,11 +77,35 @@ impl RequestUrl {
             .unwrap_or_default();
         Self {
             method: method.clone(),
-            origin: format!("{scheme}://{host}"),
-            path: uri.path().to_owned(),
+            uri: uri.clone(),
+            host: headers.get(header::HOST).cloned(),
+            forwarded_https,
             query,
             read: AtomicU64::new(0),
         }
+    }
+
+    /// `scheme://host[:port]` as the client addressed the server: the host from the URI when
+    /// the client sent an absolute form, else from `Host`; the scheme honours
+    /// `X-Forwarded-Proto` so links stay right behind a TLS proxy.
+    pub fn origin(&self) -> String {
+        let host = self
+            .uri
+            .authority()
+            .map(|authority| authority.as_str())
+            .or_else(|| self.host.as_ref().and_then(|host| host.to_str().ok()))
+            .unwrap_or("localhost");
+        let scheme = match self.forwarded_https {
+            Some(true) => "https",
+            Some(false) => "http",
+            None => self.uri.scheme_str().unwrap_or("http"),
+        };
+        format!("{scheme}://{host}")
+    }
+
+    /// The path, without query.
+    pub fn path(&self) -> &str {
+        self.uri.path()
     }
 
     /// Notes that every pair named `name` has been read.
@@ -165,6 +186,6 @@ impl RequestUrl {
         if !wrote_page {
             serializer.append_pair("page", &page.to_string());
         }
-        format!("{}{}?{}", self.origin, self.path, serializer.finish())
+        format!("{}{}?{}", self.origin(), self.path(), serializer.finish())
     }
 }

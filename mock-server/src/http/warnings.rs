@@ -147,7 +147,7 @@ impl<'r> Ignored<'r> {
         if query.peek().is_none() && self.fields.is_empty() {
             return Ok(());
         }
-        let documented = documented::documented_names(&self.url.method, &self.url.path);
+        let documented = documented::documented_names(&self.url.method, self.url.path());
         let (not_applied, ignored): (Vec<String>, Vec<String>) = query
             .map(str::to_owned)
             .chain(self.fields)

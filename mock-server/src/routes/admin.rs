@@ -83,7 +83,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
             .map(|(_, value)| value);
         if bearer != Some(expected.as_str()) && cookie != Some(expected.as_str()) {
             let url = RequestUrl::from_parts(request.method(), request.uri(), headers);
-            if url.path == super::dashboard::PAGE && url.get("token") == Some(expected.as_str()) {
+            if url.path() == super::dashboard::PAGE && url.get("token") == Some(expected.as_str()) {
                 return super::dashboard::sign_in(ADMIN_COOKIE, expected);
             }
             return ApiError::AdminUnauthorized(

@@ -225,7 +225,7 @@ async fn update_v13(
             .body(&body)
             .object("user", &fields)
             .settle(state.strict())?;
-        let avatar_url = format!("{}/avatars/{company_id}/{id}", url.origin);
+        let avatar_url = format!("{}/avatars/{company_id}/{id}", url.origin());
         let request = V13Update {
             changes: &changes,
             caller_id: caller.token.grant.resource_owner_id,
