@@ -10,6 +10,9 @@
 //! limiter and journal on (limits too high to refuse) and off. Unlike requests per second,
 //! the counts do not depend on what else the machine is doing; they leave out the kernel's
 //! share (the loopback TCP), which is over half of the CPU time at full load.
+//!
+//! `PROCORE_MOCK_BIN=path/to/procore-mock` measures another build instead (an older release
+//! binary, to compare a change against what it changes).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -75,7 +78,7 @@ fn instructions(flags: &[&str], requests: u64) -> u64 {
     let mut child = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(env!("CARGO_BIN_EXE_procore-mock"))
+        .arg(binary())
         .args(["--port", "0"])
         .args(flags)
         .stdout(Stdio::piped())
@@ -108,6 +111,12 @@ fn instructions(flags: &[&str], requests: u64) -> u64 {
     let total = total_instructions(&out);
     let _ = std::fs::remove_file(&out);
     total
+}
+
+/// The binary measured: this build's, unless `PROCORE_MOCK_BIN` names another.
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("PROCORE_MOCK_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_procore-mock").into())
 }
 
 /// The `summary:` line of a callgrind output file.
