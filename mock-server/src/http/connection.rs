@@ -27,8 +27,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -55,13 +54,7 @@ pub async fn serve(stream: TcpStream, app: Router, timeouts: Timeouts, watcher: 
         let app = app.clone();
         async move {
             let response = app.oneshot(request).await?;
-            // The turn ends when hyper drops the body, once it has all been sent.
-            Ok::<_, std::convert::Infallible>(response.map(|body| {
-                Body::new(body.map_frame(move |frame| {
-                    let _ = &turn;
-                    frame
-                }))
-            }))
+            Ok::<_, std::convert::Infallible>(response.map(|body| TurnBody { body, _turn: turn }))
         }
     });
     let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
@@ -121,6 +114,34 @@ impl Drop for Turn {
             .last_sent
             .store(u64::try_from(sent).unwrap_or(u64::MAX), Ordering::Release);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that ends its request's turn when hyper drops it: once it has all been
+/// sent, or the connection is gone. Its length is the body's own (a wrapper that hid it would
+/// make hyper write even a short answer in more than one go).
+struct TurnBody {
+    body: Body,
+    _turn: Turn,
+}
+
+impl HttpBody for TurnBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
