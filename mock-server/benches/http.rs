@@ -53,23 +53,6 @@ fn main() {
     ]);
 }
 
-async fn token(base: &str) -> String {
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "procore-mock-client"),
-            ("client_secret", "procore-mock-secret"),
-        ])
-        .send()
-        .await
-        .expect("token request")
-        .json()
-        .await
-        .expect("token body");
-    body["access_token"].as_str().expect("a token").to_owned()
-}
-
 async fn show_user_against_bare_axum() {
     let control_on = Config {
         rate_limit_hourly: u64::MAX / 2,
@@ -84,8 +67,8 @@ async fn show_user_against_bare_axum() {
     };
     let on = MockServer::builder().config(control_on).start();
     let off = MockServer::builder().config(control_off).start();
-    let on_headers = auth_headers(&token(on.url()).await);
-    let off_headers = auth_headers(&token(off.url()).await);
+    let on_headers = auth_headers(&support::token(on.url()).await);
+    let off_headers = auth_headers(&support::token(off.url()).await);
     let body = reqwest::Client::new()
         .get(format!("{}{SHOW_PATH}", on.url()))
         .header("Authorization", &on_headers[0].1)
@@ -295,7 +278,7 @@ async fn page_of_ten_thousand() {
         .fixture(fixture)
         .config(unlimited)
         .start();
-    let token = token(mock.url()).await;
+    let token = support::token(mock.url()).await;
     let client = reqwest::Client::new();
     let url = format!(
         "{}/rest/v1.0/companies/{COMPANY}/users?per_page=10000",
@@ -406,7 +389,7 @@ async fn filtered_sorted_pages_of_a_large_company() {
         .fixture(fixture)
         .config(unlimited)
         .start();
-    let token = token(mock.url()).await;
+    let token = support::token(mock.url()).await;
     let client = reqwest::Client::new();
     println!("filtered, sorted pages over {USERS} users (mean of {ROUNDS}, per_page=100)");
     for query in [

@@ -58,20 +58,7 @@ impl Server {
             .expect("the ready line names the URL")
             .to_owned();
         let client = reqwest::Client::new();
-        let body: Value = client
-            .post(format!("{url}/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "procore-mock-client"),
-                ("client_secret", "procore-mock-secret"),
-            ])
-            .send()
-            .await
-            .expect("token request")
-            .json()
-            .await
-            .expect("token body");
-        let token = body["access_token"].as_str().expect("a token").to_owned();
+        let token = support::token(&url).await;
         Self {
             child,
             url,

@@ -25,3 +25,21 @@ pub fn run_parts(parts: &[Part]) {
         }
     });
 }
+
+/// A token for the default data's OAuth app, from the mock at `base`.
+pub async fn token(base: &str) -> String {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "procore-mock-client"),
+            ("client_secret", "procore-mock-secret"),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token body");
+    body["access_token"].as_str().expect("a token").to_owned()
+}
