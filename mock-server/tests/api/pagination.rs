@@ -91,6 +91,52 @@ async fn links_are_built_from_the_host_the_client_used() {
 }
 
 #[tokio::test]
+async fn links_behind_a_tls_proxy_keep_the_scheme_it_names() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .request(reqwest::Method::GET, &list("per_page=1"))
+        .header("Host", "procore.test")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(links(&response)["next"].starts_with("https://procore.test/rest/v1.0/"));
+    let unknown = app
+        .request(reqwest::Method::GET, &list("per_page=1"))
+        .header("Host", "procore.test")
+        .header("X-Forwarded-Proto", "gopher")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        links(&unknown)["next"].starts_with("http://procore.test/rest/v1.0/"),
+        "a scheme links cannot use is not taken"
+    );
+}
+
+#[tokio::test]
+async fn links_of_an_absolute_form_request_use_its_authority() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let mut stream = tokio::net::TcpStream::connect(app.server.address())
+        .await
+        .unwrap();
+    let request = format!(
+        "GET http://proxy.test:8080{} HTTP/1.1\r\nHost: ignored.test\r\nAuthorization: Bearer {}\r\nProcore-Company-Id: {COMPANY}\r\nConnection: close\r\n\r\n",
+        list("per_page=1"),
+        app.token
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("<http://proxy.test:8080/rest/v1.0/companies/"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn a_page_past_the_end_is_an_empty_200() {
     let app = TestApp::spawn().await;
     let response = app.get(&list("per_page=3&page=99")).await;
